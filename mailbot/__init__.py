@@ -1,0 +1,1 @@
+"""mailbot: every inbound customer message becomes one enriched, acknowledged ticket."""
