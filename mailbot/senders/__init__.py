@@ -1,0 +1,41 @@
+"""Senders hand an outbox row to a channel. A sender is registered per channel name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from mailbot.runtime import Runtime
+from mailbot.store.models import OutboxEntry
+
+
+class TemporaryFailure(Exception):
+    """Trying again later may work.
+
+    `definite` says the far end answered (a 4xx): nothing was accepted. Without an
+    answer (a dropped connection) a handover already begun may have succeeded."""
+
+    def __init__(self, message: str, *, definite: bool = False) -> None:
+        super().__init__(message)
+        self.definite = definite
+
+
+class PermanentFailure(Exception):
+    """The channel refused the message for good (unknown recipient, rejected content)."""
+
+
+class Sender(Protocol):
+    def __call__(
+        self, runtime: Runtime, entry: OutboxEntry, before_handover: Callable[[], bool]
+    ) -> None: ...
+
+
+SENDERS: dict[str, Sender] = {}
+
+
+def sender(channel: str) -> Callable[[Sender], Sender]:
+    def register(function: Sender) -> Sender:
+        SENDERS[channel] = function
+        return function
+
+    return register

@@ -1,0 +1,74 @@
+"""Settings read from the environment, with embedded defaults that need nothing installed.
+
+Everything a support team edits day to day (mailboxes, templates, SLAs) lives in the
+database and the panel; only what must be known before the database is opened is here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    # None: mailbot starts and supervises a private redis-server under data_dir.
+    redis_url: str | None
+    secret_key: str
+    default_language: str = "en"
+    # Messages whose first sight is older than this many seconds before the mailbox
+    # was added count as history: imported, never acknowledged.
+    ack_cutoff_grace_seconds: int = 0
+    # Two copies of one body from one sender within this window are one message.
+    duplicate_window_seconds: int = 6 * 3600
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    imap_batch_size: int = 200
+    # Rate caps, the last guard against mail loops (see shared/peers.md: FreeScout's
+    # 10 per 3 hours and 2 per subject).
+    ack_cap_per_address: int = 10
+    ack_cap_per_subject: int = 2
+    ack_cap_window_seconds: int = 3 * 3600
+    burst_hold_threshold: int = 30
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    data_dir = Path(env.get("MAILBOT_DATA_DIR") or Path.cwd() / ".data").resolve()
+    database_url = env.get("MAILBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'mailbot.sqlite3'}"
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=env.get("MAILBOT_REDIS_URL") or None,
+        secret_key=env.get("MAILBOT_SECRET_KEY") or _local_secret_key(data_dir),
+        default_language=env.get("MAILBOT_DEFAULT_LANGUAGE", "en"),
+        ack_cutoff_grace_seconds=int(env.get("MAILBOT_ACK_CUTOFF_GRACE_SECONDS", "0")),
+        duplicate_window_seconds=int(env.get("MAILBOT_DUPLICATE_WINDOW_SECONDS", str(6 * 3600))),
+        max_attachment_bytes=int(env.get("MAILBOT_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))),
+        imap_batch_size=int(env.get("MAILBOT_IMAP_BATCH_SIZE", "200")),
+    )
+
+
+def _local_secret_key(data_dir: Path) -> str:
+    """A key generated once per data dir, so an embedded setup is secure without setup.
+
+    Production sets MAILBOT_SECRET_KEY; losing this file makes stored secrets unreadable.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "secret.key"
+    if not key_file.exists():
+        # Written beside and renamed, so a second process starting at the same
+        # moment never reads a half-written key.
+        partial = key_file.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(os.urandom(32).hex())
+        try:
+            os.link(partial, key_file)  # fails if another process won the race
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
+    return key_file.read_text().strip()

@@ -1,0 +1,39 @@
+"""rq job entry points. They take row ids and build their runtime from the environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mailbot.deliver import deliver
+from mailbot.pipeline.process import process_inbound
+from mailbot.queue import OUTBOX_QUEUE, enqueue_delivery, queue
+from mailbot.runtime import current_runtime
+
+
+def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
+    """One job per batch: rq's per-job overhead is paid once per batch, not per message."""
+    runtime = current_runtime()
+    counts: dict[str, int] = {}
+    for inbound_id in inbound_ids:
+        outcome = process_inbound(runtime, inbound_id)
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        enqueue_delivery(runtime, list(outcome.outbox_ids))
+    return counts
+
+
+def deliver_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
+    runtime = current_runtime()
+    counts: dict[str, int] = {}
+    retries: dict[datetime, list[int]] = {}
+    for outbox_id in outbox_ids:
+        result = deliver(runtime, outbox_id)
+        counts[result.status] = counts.get(result.status, 0) + 1
+        if result.retry_at is not None:
+            retries.setdefault(result.retry_at, []).append(outbox_id)
+    for retry_at, ids in retries.items():
+        # Needs a worker running with the scheduler; if none is, recovery finds the
+        # due rows anyway.
+        queue(runtime, OUTBOX_QUEUE).enqueue_at(
+            retry_at, "mailbot.jobs.deliver_outbox_batch", ids, job_timeout=600
+        )
+    return counts

@@ -1,0 +1,122 @@
+"""The outbox's states, and delivery of its rows through a channel's sender.
+
+    pending --claim--> claimed --about to hand over--> sending --accepted--> sent
+       ^                  |                               |
+       +-- temporary -----+---- failure before DATA -------+--> failed (permanent / too many)
+
+A worker killed while `claimed` has sent nothing: the claim expires and the row is
+retried. A worker killed while `sending` may or may not have handed the message over:
+the row becomes `uncertain` and is shown to an admin instead of being sent again,
+because answering a customer twice is the failure we promised never to make.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from mailbot.store.models import Alert, OutboxEntry, Ticket
+from mailbot.timeutil import utcnow
+
+log = logging.getLogger("mailbot.outbox")
+
+CLAIM_TTL = timedelta(minutes=2)
+SENDING_TTL = timedelta(minutes=5)
+MAX_ATTEMPTS = 12
+# 30 s, 1 min, 2 min ... capped at 1 hour: a dead SMTP server is retried for about half a day.
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
+
+
+def claim(session: Session, outbox_id: int, now: datetime | None = None) -> OutboxEntry | None:
+    """Take a due row for delivery; None if it is not due or someone else has it."""
+    now = now or utcnow()
+    result = session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.id == outbox_id,
+            or_(
+                (OutboxEntry.status == "pending") & (OutboxEntry.next_attempt_at <= now),
+                (OutboxEntry.status == "claimed") & (OutboxEntry.claimed_at < now - CLAIM_TTL),
+            ),
+        )
+        .values(status="claimed", claimed_at=now, attempts=OutboxEntry.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(OutboxEntry, outbox_id, populate_existing=True)
+
+
+def mark_sending(session: Session, outbox_id: int) -> bool:
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == outbox_id, OutboxEntry.status == "claimed")
+        .values(status="sending", claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, entry: OutboxEntry) -> None:
+    now = utcnow()
+    entry.status = "sent"
+    entry.sent_at = now
+    entry.last_error = None
+    if entry.kind == "ack" and entry.ticket_id:
+        ticket = session.get(Ticket, entry.ticket_id)
+        if ticket is not None and ticket.acknowledged_at is None:
+            ticket.acknowledged_at = now
+
+
+def mark_retry(session: Session, entry: OutboxEntry, error: str) -> datetime | None:
+    """A temporary failure: try again later, or give up after MAX_ATTEMPTS.
+
+    Returns when the next attempt is due, or None when the row has failed for good."""
+    entry.last_error = error[:2000]
+    if entry.attempts >= MAX_ATTEMPTS:
+        mark_failed(session, entry, f"gave up after {entry.attempts} attempts: {error}")
+        return None
+    entry.status = "pending"
+    entry.next_attempt_at = utcnow() + backoff(entry.attempts)
+    log.warning("outbox %s (%s): attempt %s failed, retry at %s: %s",
+                entry.id, entry.key, entry.attempts, entry.next_attempt_at, error)
+    return entry.next_attempt_at
+
+
+def mark_failed(session: Session, entry: OutboxEntry, error: str) -> None:
+    entry.status = "failed"
+    entry.last_error = error[:2000]
+    log.error("outbox %s (%s) failed: %s", entry.id, entry.key, error)
+    session.add(Alert(kind="outbox_failed", detail=f"{entry.key} to {entry.to_address}: {error}"[:4000]))
+
+
+def settle_abandoned(session: Session, now: datetime | None = None) -> tuple[int, int]:
+    """Rows left by killed workers: claims go back to pending, sends become uncertain."""
+    now = now or utcnow()
+    released = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.status == "claimed", OutboxEntry.claimed_at < now - CLAIM_TTL)
+        .values(status="pending", next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    stuck = list(
+        session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.status == "sending", OutboxEntry.claimed_at < now - SENDING_TTL
+            )
+        )
+    )
+    for entry in stuck:
+        entry.status = "uncertain"
+        entry.last_error = "the sender stopped while handing the message over; not re-sent"
+        session.add(Alert(kind="outbox_uncertain", detail=f"{entry.key} to {entry.to_address}"))
+        log.error("outbox %s (%s) is uncertain: held for an admin", entry.id, entry.key)
+    return released, len(stuck)

@@ -1,0 +1,80 @@
+"""Acknowledge: decide whether a message earns an acknowledgement, and write it to the outbox.
+
+The outbox row's unique key `ack:<ref>` is what makes 'exactly once' hold: a retried
+job or a second worker inserting the same key fails instead of sending again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailbot.ack_templates import choose_language, render_ack
+from mailbot.message import InboundMessage
+from mailbot.pipeline.refs import ack_message_id, reply_address
+from mailbot.pipeline.subjects import normalize_subject
+from mailbot.store.models import OutboxEntry, Ticket
+
+
+@dataclass(frozen=True)
+class AckDecision:
+    send: bool
+    reason: str
+
+
+def decide_ack(
+    *,
+    kind: str,
+    new_ticket: bool,
+    may_acknowledge: bool,
+    hold_reason: str | None,
+    cap_reason: str | None,
+) -> AckDecision:
+    if kind != "customer":
+        return AckDecision(False, f"not a person's message ({kind})")
+    if not new_ticket:
+        return AckDecision(False, "continues an open ticket")
+    if not may_acknowledge:
+        return AckDecision(False, "history: arrived before the mailbox's cut-off")
+    if hold_reason:
+        return AckDecision(False, hold_reason)
+    if cap_reason:
+        return AckDecision(False, f"rate cap: {cap_reason}")
+    return AckDecision(True, "new ticket from a person")
+
+
+def build_ack(
+    ticket: Ticket,
+    msg: InboundMessage,
+    *,
+    support_address: str,
+    secret_key: str,
+    default_language: str,
+    response_hours: int,
+) -> OutboxEntry:
+    language = choose_language(ticket.language, default_language)
+    subject, body = render_ack(
+        language,
+        {
+            "ref": ticket.ref,
+            "name": (msg.sender_name or "").split(" ")[0],
+            "subject": ticket.subject or "",
+            "response_hours": response_hours,
+        },
+    )
+    references = [*msg.references, *([msg.message_id] if msg.message_id else [])]
+    return OutboxEntry(
+        key=f"ack:{ticket.ref}",
+        kind="ack",
+        channel=msg.channel,
+        ticket_id=ticket.id,
+        mailbox_id=ticket.mailbox_id,
+        to_address=msg.sender_address,
+        from_address=support_address,
+        reply_to=reply_address(secret_key, support_address, ticket.ref),
+        subject=subject,
+        body=body,
+        internet_message_id=ack_message_id(ticket.ref, support_address),
+        in_reply_to=msg.message_id,
+        references=" ".join(f"<{r}>" for r in references[-10:]),
+        normalized_subject=normalize_subject(ticket.subject),
+    )

@@ -1,0 +1,320 @@
+"""The pipeline for one stored inbound message: normalise, classify, identify, thread or
+dedupe, enrich, file into a ticket and promise an acknowledgement, in one transaction.
+
+Idempotent: a message whose status is no longer `received` is left alone, so running
+the job twice (a retry, a recovered job, two workers) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.locks import held_lock
+from mailbot.mail.parse import UnparseableMessage
+from mailbot.message import InboundMessage
+from mailbot.pipeline.acknowledge import build_ack, decide_ack
+from mailbot.pipeline.classify import classify
+from mailbot.pipeline.dedupe import content_hash, find_duplicate
+from mailbot.pipeline.enrich import enrich
+from mailbot.pipeline.identify import find_contact, identify_contact
+from mailbot.pipeline.normalize import domain_of, normalize_email
+from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
+from mailbot.pipeline.refs import new_ref
+from mailbot.pipeline.subjects import normalize_subject
+from mailbot.pipeline.thread import find_thread
+from mailbot.runtime import Runtime
+from mailbot.store.models import Attachment, Inbound, Mailbox, Message, OutboxEntry, Ticket
+from mailbot.timeutil import as_utc, utcnow
+
+log = logging.getLogger("mailbot.pipeline")
+
+# A message that has crashed the pipeline this many times is quarantined, so one
+# poisonous message cannot stall its queue.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    inbound_id: int
+    status: str  # processed | duplicate | ignored | quarantined | skipped | failed
+    kind: str | None = None
+    ticket_ref: str | None = None
+    reason: str = ""
+    outbox_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """Our own addresses and staff domains, read from the configured mailboxes."""
+
+    own: frozenset[str]
+    staff_domains: frozenset[str]
+
+    @classmethod
+    def load(cls, session: Session) -> Addresses:
+        own = frozenset(a.lower() for a in session.scalars(select(Mailbox.address)))
+        return cls(own=own, staff_domains=frozenset(domain_of(a) for a in own))
+
+
+def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
+    settings = runtime.settings
+    with runtime.sessions.begin() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None or inbound.status != "received":
+            return Outcome(inbound_id, "skipped")
+        # Counted before the work, in its own commit: a message that kills the worker
+        # every time still reaches MAX_ATTEMPTS and is quarantined.
+        inbound.attempts += 1
+        if inbound.attempts > MAX_ATTEMPTS:
+            _quarantine(inbound, inbound.error or "crashed the pipeline repeatedly")
+            return Outcome(inbound_id, "quarantined", reason=inbound.error or "")
+        raw = inbound.raw
+        addresses = Addresses.load(session)
+    try:
+        msg = normalize_email(
+            raw,
+            staff_domains=addresses.staff_domains,
+            default_language=settings.default_language,
+            max_attachment_bytes=settings.max_attachment_bytes,
+        )
+    except UnparseableMessage as error:
+        return _record_quarantine(runtime, inbound_id, f"unparseable: {error}")
+    except Exception as error:  # a parser bug must not stop the queue either
+        log.exception("inbound %s: parser crashed", inbound_id)
+        return _record_failure(runtime, inbound_id, f"parser crashed: {error!r}")
+    lock_key = f"mailbot:lock:contact:{msg.channel}:{msg.sender_address}"
+    try:
+        with held_lock(runtime.redis, lock_key), runtime.sessions.begin() as session:
+            inbound = session.get(Inbound, inbound_id, with_for_update=True)
+            if inbound is None or inbound.status != "received":
+                return Outcome(inbound_id, "skipped")
+            outcome = _file_message(session, runtime, inbound, msg, addresses)
+    except Exception as error:
+        log.exception("inbound %s: filing failed", inbound_id)
+        return _record_failure(runtime, inbound_id, f"{type(error).__name__}: {error}")
+    log.info(
+        "inbound %s: %s %s ticket=%s (%s)",
+        inbound_id, outcome.status, outcome.kind, outcome.ticket_ref, outcome.reason,
+    )
+    return outcome
+
+
+def _file_message(
+    session: Session, runtime: Runtime, inbound: Inbound, msg: InboundMessage, addresses: Addresses
+) -> Outcome:
+    settings = runtime.settings
+    now = utcnow()
+    own_ids = (
+        set(
+            session.scalars(
+                select(OutboxEntry.internet_message_id).where(
+                    OutboxEntry.internet_message_id == msg.message_id
+                )
+            )
+        )
+        if msg.message_id
+        else set()
+    )
+    verdict = classify(msg, addresses.own, own_ids)
+    inbound.processed_at = now
+    inbound.error = None
+    if verdict.kind == "own_echo":
+        inbound.status = "ignored"
+        return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)
+
+    digest = content_hash(msg)
+    duplicate = find_duplicate(session, msg, digest, now, settings.duplicate_window_seconds)
+    if duplicate is not None:
+        inbound.status = "duplicate"
+        inbound.ticket_id = duplicate.ticket_id
+        ref = session.get(Ticket, duplicate.ticket_id).ref  # type: ignore[union-attr]
+        return Outcome(inbound.id, "duplicate", verdict.kind, ref, "same message seen before")
+
+    inbound.status = "processed"
+    if verdict.kind == "bounce":
+        ticket = _ticket_of_bounce(session, msg, runtime)
+    elif verdict.kind == "auto_reply":
+        match = find_thread(session, msg, find_contact(session, msg), settings.secret_key)
+        ticket = match.ticket if match else None
+    else:
+        return _file_customer_message(session, runtime, inbound, msg, digest, addresses, now)
+
+    if ticket is not None:
+        _attach(session, ticket, inbound, msg, verdict.kind, verdict.reason, digest)
+        inbound.ticket_id = ticket.id
+    return Outcome(inbound.id, "processed", verdict.kind, ticket.ref if ticket else None, verdict.reason)
+
+
+def _file_customer_message(
+    session: Session,
+    runtime: Runtime,
+    inbound: Inbound,
+    msg: InboundMessage,
+    digest: str,
+    addresses: Addresses,
+    now: datetime,
+) -> Outcome:
+    settings = runtime.settings
+    contact = identify_contact(session, msg)
+    hold = burst_reason(session, msg.sender_address, settings, now)
+    match = find_thread(session, msg, contact, settings.secret_key)
+    mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
+    if match is None:
+        enrichment = enrich(session, msg, contact.id, now)
+        ticket = Ticket(
+            ref=new_ref(),
+            subject=msg.subject,
+            normalized_subject=normalize_subject(msg.subject),
+            channel=msg.channel,
+            contact_id=contact.id,
+            mailbox_id=inbound.mailbox_id,
+            support_address=_support_address(msg, addresses, mailbox),
+            language=msg.language or settings.default_language,
+            priority=enrichment.priority,
+            urgency_cues=", ".join(enrichment.urgency_cues),
+            held_for_review=hold is not None,
+            hold_reason=hold,
+            created_at=now,
+            updated_at=now,
+            first_response_due_at=enrichment.first_response_due_at,
+        )
+        session.add(ticket)
+        session.flush()
+        reason = "new ticket"
+        response_hours = enrichment.first_response_hours
+    else:
+        ticket = match.ticket
+        reason = f"threaded by {match.reason}"
+        if ticket.status == "closed":
+            ticket.status = "open"
+        ticket.updated_at = now
+        response_hours = 0
+    _attach(session, ticket, inbound, msg, "customer", reason, digest)
+    inbound.ticket_id = ticket.id
+
+    new_ticket = match is None
+    cap = (
+        ack_cap_reason(session, msg.sender_address, ticket.normalized_subject, settings, now)
+        if new_ticket
+        else None
+    )
+    decision = decide_ack(
+        kind="customer",
+        new_ticket=new_ticket,
+        may_acknowledge=inbound.may_acknowledge,
+        hold_reason=hold,
+        cap_reason=cap,
+    )
+    outbox_ids: tuple[int, ...] = ()
+    if decision.send:
+        entry = build_ack(
+            ticket,
+            msg,
+            support_address=ticket.support_address or (mailbox.address if mailbox else ""),
+            secret_key=settings.secret_key,
+            default_language=(mailbox.default_language if mailbox else None)
+            or settings.default_language,
+            response_hours=response_hours,
+        )
+        session.add(entry)
+        session.flush()
+        outbox_ids = (entry.id,)
+    return Outcome(
+        inbound.id, "processed", "customer", ticket.ref, f"{reason}; ack: {decision.reason}", outbox_ids
+    )
+
+
+def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -> Ticket | None:
+    """A bounce of one of our messages marks it failed and lands on its ticket."""
+    if msg.bounced_message_id:
+        entry = session.scalar(
+            select(OutboxEntry).where(OutboxEntry.internet_message_id == msg.bounced_message_id)
+        )
+        if entry is not None:
+            entry.status = "bounced"
+            entry.last_error = f"bounced: {msg.subject}"[:1000]
+            if entry.ticket_id:
+                return session.get(Ticket, entry.ticket_id)
+    match = find_thread(session, msg, None, runtime.settings.secret_key)
+    return match.ticket if match else None
+
+
+def _support_address(msg: InboundMessage, addresses: Addresses, mailbox: Mailbox | None) -> str:
+    """The support address the customer wrote to, when an alias forwards into the mailbox."""
+    for address in msg.recipients:
+        if "+" in address.partition("@")[0]:
+            continue
+        if address in addresses.own or domain_of(address) in addresses.staff_domains:
+            return address
+    return mailbox.address if mailbox else (next(iter(sorted(addresses.own)), ""))
+
+
+def _attach(
+    session: Session,
+    ticket: Ticket,
+    inbound: Inbound,
+    msg: InboundMessage,
+    kind: str,
+    reason: str,
+    digest: str,
+) -> Message:
+    message = Message(
+        ticket_id=ticket.id,
+        inbound_id=inbound.id,
+        internet_message_id=msg.message_id,
+        kind=kind,
+        reason=reason,
+        from_address=msg.sender_address.lower(),
+        from_name=msg.sender_name,
+        subject=msg.subject,
+        text=msg.text,
+        quoted_text=msg.quoted_text,
+        html=msg.html,
+        content_hash=digest,
+        received_at=as_utc(inbound.arrived_at),
+    )
+    session.add(message)
+    session.flush()
+    for part in msg.attachments:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=part.filename,
+                content_type=part.content_type,
+                size=part.size,
+                data=part.data,
+            )
+        )
+    return message
+
+
+def _quarantine(inbound: Inbound, error: str) -> None:
+    inbound.status = "quarantined"
+    inbound.error = error
+    inbound.processed_at = utcnow()
+
+
+def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
+    log.warning("inbound %s quarantined: %s", inbound_id, error)
+    with runtime.sessions.begin() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is not None and inbound.status == "received":
+            _quarantine(inbound, error)
+    return Outcome(inbound_id, "quarantined", reason=error)
+
+
+def _record_failure(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
+    with runtime.sessions.begin() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None or inbound.status != "received":
+            return Outcome(inbound_id, "skipped")
+        inbound.error = error
+        if inbound.attempts >= MAX_ATTEMPTS:
+            _quarantine(inbound, error)
+            return Outcome(inbound_id, "quarantined", reason=error)
+    return Outcome(inbound_id, "failed", reason=error)

@@ -1,0 +1,41 @@
+"""Rate caps: the last guard against mail loops, after header-based classification.
+
+An auto-responder that escapes every header check still cannot make us answer more
+than a few times per window (peers.md: FreeScout caps at 10 per 3 hours, 2 per subject;
+Zendesk holds a sender that bursts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Settings
+from mailbot.store.models import Message, OutboxEntry
+
+
+def ack_cap_reason(
+    session: Session, address: str, normalized_subject: str, settings: Settings, now: datetime
+) -> str | None:
+    since = now - timedelta(seconds=settings.ack_cap_window_seconds)
+    recent = select(func.count()).where(
+        OutboxEntry.kind == "ack", OutboxEntry.to_address == address, OutboxEntry.created_at >= since
+    )
+    if (session.scalar(recent) or 0) >= settings.ack_cap_per_address:
+        return f"{settings.ack_cap_per_address} acknowledgements to {address} already in the window"
+    same_subject = recent.where(OutboxEntry.normalized_subject == normalized_subject)
+    if normalized_subject and (session.scalar(same_subject) or 0) >= settings.ack_cap_per_subject:
+        return f"{settings.ack_cap_per_subject} acknowledgements for this subject already"
+    return None
+
+
+def burst_reason(session: Session, address: str, settings: Settings, now: datetime) -> str | None:
+    since = now - timedelta(seconds=settings.ack_cap_window_seconds)
+    count = session.scalar(
+        select(func.count()).where(Message.from_address == address, Message.received_at >= since)
+    ) or 0
+    if count >= settings.burst_hold_threshold:
+        return f"{count} messages from {address} within the window: held for review"
+    return None

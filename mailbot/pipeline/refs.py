@@ -1,0 +1,53 @@
+"""Ticket references and the reply tokens that carry them through replies.
+
+A reference is short, unambiguous to read aloud (no 0/O, 1/I) and not guessable, so
+a stranger cannot join a ticket by writing its number in a subject. The reply token
+in a plus-address (support+mb-7k3q9p.1a2b3c4d@) is signed, so it can be trusted even
+when the person replying is not the ticket's contact (a colleague in Cc).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PREFIX = "MB-"
+_TOKEN = re.compile(r"^(mb-[a-z2-9]{6})\.([0-9a-f]{8})$")
+
+
+def new_ref() -> str:
+    return PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(6))
+
+
+def _signature(secret_key: str, ref: str) -> str:
+    mac = hmac.new(secret_key.encode(), ("reply-token:" + ref.upper()).encode(), hashlib.sha256)
+    return mac.hexdigest()[:8]
+
+
+def reply_address(secret_key: str, support_address: str, ref: str) -> str:
+    local, _, domain = support_address.partition("@")
+    local = local.split("+", 1)[0]
+    return f"{local}+{ref.lower()}.{_signature(secret_key, ref)}@{domain}"
+
+
+def ref_from_reply_address(secret_key: str, address: str) -> str | None:
+    """The ticket reference a signed plus-address carries, or None."""
+    local = address.partition("@")[0].lower()
+    if "+" not in local:
+        return None
+    match = _TOKEN.match(local.split("+", 1)[1])
+    if not match:
+        return None
+    ref = match.group(1).upper()
+    if not hmac.compare_digest(match.group(2), _signature(secret_key, ref)):
+        return None
+    return ref
+
+
+def ack_message_id(ref: str, support_address: str) -> str:
+    """Deterministic, so a retried send carries the same id and replies find the ticket."""
+    domain = support_address.partition("@")[2] or "mailbot.invalid"
+    return f"mailbot.ack.{ref.lower()}@{domain}"

@@ -1,0 +1,33 @@
+"""The rq queues all background work goes through, and the jobs' entry points.
+
+Jobs carry only row ids: the database is the source of truth, so a job that is lost
+(a killed worker, a flushed Redis) is recreated by `recover_pending_work`.
+"""
+
+from __future__ import annotations
+
+from rq import Queue
+
+from mailbot.runtime import Runtime
+
+INBOUND_QUEUE = "inbound"
+OUTBOX_QUEUE = "outbox"
+QUEUE_NAMES = (INBOUND_QUEUE, OUTBOX_QUEUE)
+
+
+def queue(runtime: Runtime, name: str) -> Queue:
+    return Queue(name, connection=runtime.redis)
+
+
+def enqueue_processing(runtime: Runtime, inbound_ids: list[int]) -> None:
+    if inbound_ids:
+        queue(runtime, INBOUND_QUEUE).enqueue(
+            "mailbot.jobs.process_inbound_batch", inbound_ids, job_timeout=600
+        )
+
+
+def enqueue_delivery(runtime: Runtime, outbox_ids: list[int]) -> None:
+    if outbox_ids:
+        queue(runtime, OUTBOX_QUEUE).enqueue(
+            "mailbot.jobs.deliver_outbox_batch", outbox_ids, job_timeout=600
+        )

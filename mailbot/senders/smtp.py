@@ -1,0 +1,102 @@
+"""E-mail sender: aiosmtplib through the mailbox's own SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import aiosmtplib
+
+from mailbot.runtime import Runtime
+from mailbot.senders import PermanentFailure, TemporaryFailure, sender
+from mailbot.store.models import Mailbox, OutboxEntry
+from mailbot.store.secrets import decrypt_secret
+from mailbot.timeutil import utcnow
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+def build_email(entry: OutboxEntry) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = entry.from_address
+    message["To"] = entry.to_address
+    if entry.reply_to:
+        message["Reply-To"] = entry.reply_to
+    message["Subject"] = entry.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = f"<{entry.internet_message_id}>"
+    if entry.in_reply_to:
+        message["In-Reply-To"] = f"<{entry.in_reply_to}>"
+    if entry.references:
+        message["References"] = entry.references
+    if entry.kind in {"ack", "escalation", "notification"}:
+        # RFC 3834 section 5: automatic responses say so, and ask Exchange not to
+        # answer them with its own automatic replies.
+        message["Auto-Submitted"] = "auto-replied" if entry.kind == "ack" else "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
+    if entry.ticket_id is not None:
+        message["X-Mailbot-Outbox"] = entry.key
+    message.set_content(entry.body)
+    return message
+
+
+def _security(mailbox: Mailbox) -> dict[str, object]:
+    context = ssl.create_default_context()
+    if mailbox.smtp_security == "tls":
+        return {"use_tls": True, "tls_context": context}
+    if mailbox.smtp_security == "starttls":
+        return {"use_tls": False, "start_tls": True, "tls_context": context}
+    return {"use_tls": False, "start_tls": False}
+
+
+async def _send(
+    mailbox: Mailbox, password: str, message: EmailMessage, before_handover: Callable[[], bool]
+) -> None:
+    client = aiosmtplib.SMTP(
+        hostname=mailbox.smtp_host,
+        port=mailbox.smtp_port,
+        timeout=SMTP_TIMEOUT_SECONDS,
+        **_security(mailbox),  # type: ignore[arg-type]
+    )
+    await client.connect()
+    try:
+        if mailbox.smtp_user:
+            await client.login(mailbox.smtp_user, password)
+        sender_address = Address(addr_spec=str(message["From"])).addr_spec
+        await client.mail(sender_address)
+        await client.rcpt(str(message["To"]))
+        # Everything up to here can fail without anything being sent; from DATA on,
+        # a crash leaves us not knowing, so the outbox row says so first.
+        if not before_handover():
+            return
+        await client.data(message.as_bytes())
+    finally:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+
+
+@sender("email")
+def send_email(
+    runtime: Runtime, entry: OutboxEntry, before_handover: Callable[[], bool]
+) -> None:
+    with runtime.sessions() as session:
+        mailbox = session.get(Mailbox, entry.mailbox_id) if entry.mailbox_id else None
+    if mailbox is None:
+        raise PermanentFailure("the mailbox this message was to be sent from no longer exists")
+    password = decrypt_secret(runtime.settings.secret_key, mailbox.smtp_secret)
+    try:
+        asyncio.run(_send(mailbox, password, build_email(entry), before_handover))
+    except aiosmtplib.SMTPResponseException as error:
+        text = f"SMTP {error.code}: {error.message}"
+        # 530/534/535 are our credentials, not this message: retry once an admin fixes them.
+        if 500 <= error.code < 600 and error.code not in {530, 534, 535}:
+            raise PermanentFailure(text) from error
+        raise TemporaryFailure(text, definite=True) from error
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
+        raise TemporaryFailure(f"{type(error).__name__}: {error}") from error

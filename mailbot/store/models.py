@@ -1,0 +1,240 @@
+"""The database tables. SQLite is the embedded default, PostgreSQL the production store;
+Alembic migrations under mailbot/migrations create them (never `create_all` outside tests
+of the migrations themselves)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mailbot.timeutil import utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class Mailbox(Base):
+    __tablename__ = "mailboxes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    address: Mapped[str] = mapped_column(String(320))
+    imap_host: Mapped[str] = mapped_column(String(255))
+    imap_port: Mapped[int] = mapped_column(Integer)
+    imap_security: Mapped[str] = mapped_column(String(10))  # tls | starttls | none
+    imap_user: Mapped[str] = mapped_column(String(320))
+    imap_secret: Mapped[str] = mapped_column(Text, default="")  # encrypted
+    imap_folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    auth_method: Mapped[str] = mapped_column(String(20), default="password")  # password | xoauth2
+    oauth_provider: Mapped[str | None] = mapped_column(String(50))
+    smtp_host: Mapped[str] = mapped_column(String(255))
+    smtp_port: Mapped[int] = mapped_column(Integer)
+    smtp_security: Mapped[str] = mapped_column(String(10))  # tls | starttls | none
+    smtp_user: Mapped[str | None] = mapped_column(String(320))
+    smtp_secret: Mapped[str] = mapped_column(Text, default="")  # encrypted
+    after_process: Mapped[str] = mapped_column(String(10), default="keep")  # keep | seen | move
+    move_to_folder: Mapped[str | None] = mapped_column(String(255))
+    default_language: Mapped[str | None] = mapped_column(String(8))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Mail that arrived before this instant is history: imported, never acknowledged.
+    ack_cutoff: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_sync_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class SyncState(Base):
+    """Where the incremental sync of one folder stands (RFC 3501 section 2.3.1.1)."""
+
+    __tablename__ = "sync_states"
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Inbound(Base):
+    """A raw message exactly as a source delivered it, stored before anything else happens."""
+
+    __tablename__ = "inbound"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # mailbox + folder + UIDVALIDITY + UID for IMAP; channel + event id for webhooks.
+    source_key: Mapped[str] = mapped_column(String(600), unique=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="SET NULL"), index=True
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    arrived_at: Mapped[datetime] = mapped_column(Timestamp)  # IMAP INTERNALDATE
+    stored_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    may_acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
+    # received -> processed | duplicate | ignored | quarantined
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    imap_folder: Mapped[str | None] = mapped_column(String(255))
+    imap_uidvalidity: Mapped[int | None] = mapped_column(Integer)
+    imap_uid: Mapped[int | None] = mapped_column(Integer)
+    # The mailbox's after-process policy (seen / move) has been applied on the server.
+    server_done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(320), default="")
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    identities: Mapped[list[ContactIdentity]] = relationship(back_populates="contact")
+
+
+class ContactIdentity(Base):
+    """One handle of a contact on one channel (an address, a Telegram user id...)."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("channel", "handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(30))
+    handle: Mapped[str] = mapped_column(String(320))
+
+    contact: Mapped[Contact] = relationship(back_populates="identities")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    normalized_subject: Mapped[str] = mapped_column(String(500), default="", index=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    # The support address the customer wrote to (an alias forwarding into the mailbox).
+    support_address: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    urgency_cues: Mapped[str] = mapped_column(Text, default="")
+    held_for_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    contact: Mapped[Contact] = relationship()
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="ticket", order_by="Message.id"
+    )
+
+
+class Message(Base):
+    """A message attached to a ticket: the customer's, an automatic one, or ours."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id", ondelete="SET NULL"))
+    # RFC 5322 Message-ID without brackets; unique, so one mail delivered to two
+    # mailboxes is stored once.
+    internet_message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # customer | auto_reply | bounce | agent
+    reason: Mapped[str] = mapped_column(Text, default="")
+    from_address: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    quoted_text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: over the size limit
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class OutboxEntry(Base):
+    """One thing we promised to send. The unique key makes 'exactly once' hold."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. ack:MB-7K3Q9P
+    kind: Mapped[str] = mapped_column(String(30))  # ack | agent_reply | notification
+    channel: Mapped[str] = mapped_column(String(30), default="email")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    to_address: Mapped[str] = mapped_column(String(320), index=True)
+    from_address: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    internet_message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str] = mapped_column(Text, default="")
+    normalized_subject: Mapped[str] = mapped_column(String(500), default="")
+    # pending -> sending -> sent; pending -> failed after too many attempts;
+    # sending left by a crashed worker -> uncertain (held, never re-sent blindly).
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Alert(Base):
+    """Something an admin must see: a sync gap, a mailbox that fails, a held sender."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -1,0 +1,42 @@
+"""`mailbot worker`: an rq worker on the inbound and outbox queues.
+
+SimpleWorker runs jobs in its own process instead of forking one per job: forking
+costs more than processing a batch of mail, and crash safety does not come from the
+fork (a job killed with its worker is recreated from the database by recovery).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from rq import SimpleWorker
+
+from mailbot.queue import QUEUE_NAMES, queue
+from mailbot.recovery import recover_pending_work
+from mailbot.runtime import Runtime
+
+log = logging.getLogger("mailbot.worker")
+
+MAINTENANCE_SECONDS = 30
+
+
+class MailbotWorker(SimpleWorker):
+    runtime: Runtime
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        # Rows untouched for a minute have lost their job (a killed worker, a lost
+        # Redis); younger ones are most likely still queued.
+        recover_pending_work(self.runtime, min_age=timedelta(minutes=1))
+
+
+def run_worker(runtime: Runtime, *, burst: bool, with_scheduler: bool = True) -> None:
+    recover_pending_work(runtime)
+    worker = MailbotWorker(
+        [queue(runtime, name) for name in QUEUE_NAMES],
+        connection=runtime.redis,
+        maintenance_interval=MAINTENANCE_SECONDS,
+    )
+    worker.runtime = runtime
+    worker.work(burst=burst, with_scheduler=with_scheduler and not burst, logging_level="WARNING")
