@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import pytest
+
+from mailbot.language import detect_language
+
+SENTENCES = {
+    "es": [
+        "Hola, mi pedido no ha llegado",
+        "Gracias",
+        "¿Dónde está mi pedido?",
+        "No funciona",
+        "Quiero devolver el producto porque llegó roto y nadie me responde desde hace una "
+        "semana. Necesito una solución o el reembolso completo.",
+        "Buenos días, necesito cambiar la dirección de envío de mi pedido número 12345.",
+    ],
+    "it": [
+        "Ciao, il mio ordine non è arrivato",
+        "Grazie mille",
+        "Dov'è il mio ordine?",
+        "Non funziona",
+        "Vorrei restituire il prodotto perché è arrivato rotto e nessuno mi risponde da una "
+        "settimana. Ho bisogno di una soluzione o del rimborso completo.",
+        "Buongiorno, devo cambiare l'indirizzo di spedizione del mio ordine 12345.",
+    ],
+    "en": [
+        "Hi, my order hasn't arrived",
+        "Thanks!",
+        "Where is my order?",
+        "It doesn't work",
+        "I would like to return the product because it arrived broken and nobody has "
+        "answered me for a week. I need a solution or a full refund.",
+        "Good morning, I need to change the shipping address of my order 12345.",
+    ],
+    "pt": [
+        "Olá, o meu pedido não chegou",
+        "Obrigado",
+        "Onde está o meu pedido?",
+        "Não funciona",
+        "Quero devolver o produto porque chegou partido e ninguém me responde há uma "
+        "semana. Preciso de uma solução ou do reembolso total.",
+        "Bom dia, preciso de alterar a morada de envio da minha encomenda 12345.",
+    ],
+    "fr": [
+        "Bonjour, ma commande n'est pas arrivée",
+        "Merci beaucoup",
+        "Où est ma commande ?",
+        "Ça ne marche pas",
+        "Je voudrais retourner le produit car il est arrivé cassé et personne ne me répond "
+        "depuis une semaine. J'ai besoin d'une solution ou d'un remboursement complet.",
+        "Bonjour, je dois changer l’adresse de livraison de ma commande 12345.",
+    ],
+    "de": [
+        "Hallo, meine Bestellung ist nicht angekommen",
+        "Danke",
+        "Wo ist meine Bestellung?",
+        "Funktioniert nicht",
+        "Ich möchte das Produkt zurückgeben, weil es kaputt angekommen ist und mir seit einer "
+        "Woche niemand antwortet. Ich brauche eine Lösung oder eine volle Erstattung.",
+        "Guten Morgen, ich muss die Lieferadresse meiner Bestellung 12345 ändern.",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("expected", "text"),
+    [(lang, text) for lang, texts in SENTENCES.items() for text in texts],
+)
+def test_sentences(expected: str, text: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "text"),
+    [
+        (
+            "es",
+            "Hola, no he recibido mi pedido todavía.\n\n"
+            "On Mon, 3 Mar 2025 at 10:00, Shop <support@shop.example> wrote:\n"
+            "> Thank you for your order. We will ship it as soon as possible and you will\n"
+            "> receive a tracking number by email within two working days.",
+        ),
+        (
+            "it",
+            "Ciao, il pacco non è ancora arrivato.\n\n--\n"
+            "This email and any attachments are confidential and intended solely for the "
+            "use of the individual to whom they are addressed.",
+        ),
+        (
+            "es",
+            "Hola, no he recibido mi pedido.\n\n"
+            "This email and any attachments are confidential and intended solely for the "
+            "use of the individual to whom they are addressed.",
+        ),
+        (
+            "de",
+            "Hallo, wo bleibt mein Paket?\n\n> Your order has been shipped and will arrive "
+            "within three days.\n> Kind regards, the shop team",
+        ),
+        (
+            "pt",
+            "Bom dia, a minha encomenda chegou danificada. Podem ajudar?\n\nSent from my iPhone",
+        ),
+        (
+            "fr",
+            "Bonjour,\n\nJe n'ai toujours pas reçu mon colis : https://track.example/abc\n\n"
+            "-----Original Message-----\nFrom: Shop\nSubject: Your order has shipped",
+        ),
+    ],
+)
+def test_english_quotes_and_footers_do_not_decide(expected: str, text: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "12345 !!!", "https://shop.example/x", "ok"])
+def test_undecidable_falls_back(text: str) -> None:
+    assert detect_language(text) == "en"
+    assert detect_language(text, default="it") == "it"
+    assert detect_language(text, hint="pt", default="it") == "pt"
+
+
+def test_hint_breaks_a_tie() -> None:
+    # "Pedido" is Spanish and Portuguese alike.
+    assert detect_language("Pedido 12345", hint="pt") == "pt"
+    assert detect_language("Pedido 12345", hint="es") == "es"
+
+
+def test_hint_does_not_override_clear_text() -> None:
+    assert detect_language("Hallo, meine Bestellung ist nicht angekommen", hint="en") == "de"
+
+
+def test_other_languages_pass_through_langdetect() -> None:
+    long_dutch = (
+        "Goedemiddag, ik heb vorige week een bestelling geplaatst maar ik heb nog steeds "
+        "niets ontvangen. Kunnen jullie alstublieft controleren waar mijn pakket blijft?"
+    )
+    assert detect_language(long_dutch) == "nl"
+
+
+def test_deterministic() -> None:
+    text = "Bom dia, o pedido chegou"
+    assert len({detect_language(text) for _ in range(20)}) == 1
+
+
+def test_dead_heat_without_hint_is_undecided() -> None:
+    assert detect_language("Pedido 12345") == "en"
+    assert detect_language("Pedido 12345", default="fr") == "fr"
+
+
+@pytest.mark.parametrize(
+    ("expected", "text"),
+    [
+        ("es", "Buenas tardes"),
+        ("it", "Buongiorno"),
+        ("pt", "Boa tarde"),
+        ("fr", "Bonsoir"),
+        ("de", "Guten Tag"),
+        ("en", "Good morning"),
+        ("pt", "Oi, meu pedido ainda não chegou"),
+        ("pt", "Preciso de ajuda"),
+        ("es", "Necesito ayuda"),
+        ("it", "Salve, vorrei sapere quando arriva"),
+    ],
+)
+def test_greetings_and_one_liners(expected: str, text: str) -> None:
+    # Non-English answers here prove the stopword score decided, not the "en" default.
+    assert detect_language(text, default="xx") == expected
