@@ -1,0 +1,56 @@
+"""The JSON shape of a ticket, as `mailbot tickets list --json` and the REST API give it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mailbot.store.models import Message, Ticket
+from mailbot.timeutil import iso
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    return {
+        "message_id": message.internet_message_id,
+        "from": message.from_address,
+        "subject": message.subject,
+        "text": message.text,
+        "received_at": iso(message.received_at),
+        "kind": message.kind,
+    }
+
+
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ref": ticket.ref,
+        "status": ticket.status,
+        "subject": ticket.subject,
+        "channel": ticket.channel,
+        "contact": {"name": ticket.contact.name, "email": ticket.contact.email},
+        "language": ticket.language,
+        "priority": ticket.priority,
+        "created_at": iso(ticket.created_at),
+        "acknowledged_at": iso(ticket.acknowledged_at),
+        "first_response_due_at": iso(ticket.first_response_due_at),
+        "support_address": ticket.support_address,
+        "held_for_review": ticket.held_for_review,
+        "messages": [message_json(m) for m in ticket.messages],
+    }
+
+
+def _with_children():  # type: ignore[no-untyped-def]
+    return (selectinload(Ticket.contact), selectinload(Ticket.messages))
+
+
+def list_tickets_json(session: Session) -> list[dict[str, Any]]:
+    tickets = session.scalars(select(Ticket).options(*_with_children()).order_by(Ticket.id))
+    return [ticket_json(t) for t in tickets]
+
+
+def ticket_by_ref_json(session: Session, ref: str) -> dict[str, Any] | None:
+    ticket = session.scalar(
+        select(Ticket).options(*_with_children()).where(Ticket.ref == ref.strip().upper())
+    )
+    return ticket_json(ticket) if ticket else None

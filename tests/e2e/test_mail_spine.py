@@ -1,0 +1,143 @@
+"""The email spine end to end on real servers: Dovecot in, the pipeline, the SMTP sink out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.store.models import Alert, Inbound, OutboxEntry
+from tests.fixtures.mail import Desk
+
+
+def customer_mail(
+    message_id: str,
+    subject: str = "Mi pedido no ha llegado",
+    body: str = "Hola, hice un pedido hace dos semanas y todavía no ha llegado. ¿Podéis ayudarme?",
+    sender: str = "Ana García <ana.garcia@gmail.test>",
+    to: str = "support@acme.test",
+    extra_headers: str = "",
+) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{message_id}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: 8bit\r\n{extra_headers}\r\n{body}\r\n"
+    ).encode()
+
+
+@pytest.mark.postgres
+def test_new_mail_becomes_one_ticket_and_one_localized_acknowledgement(desk: Desk, support) -> None:
+    user, password = support
+    desk.dovecot.append(user, password, customer_mail("a1@mail.gmail.test"))
+    desk.run()
+
+    [ticket] = desk.tickets()
+    assert ticket["contact"] == {"name": "Ana García", "email": "ana.garcia@gmail.test"}
+    assert ticket["language"] == "es"
+    assert ticket["acknowledged_at"] is not None
+    assert [m["kind"] for m in ticket["messages"]] == ["customer"]
+    assert "todavía no ha llegado" in ticket["messages"][0]["text"]
+
+    [ack] = desk.smtp.wait_for(1)
+    message = ack.message
+    assert ack.rcpt_tos == ["ana.garcia@gmail.test"]
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message["In-Reply-To"] == "<a1@mail.gmail.test>"
+    assert f"[#{ticket['ref']}]" in message["Subject"]
+    assert message["Message-ID"] == f"<mailbot.ack.{ticket['ref'].lower()}@acme.test>"
+    body = message.get_content()
+    assert "Referencia del ticket: " + ticket["ref"] in body
+    assert "24 horas" in body
+
+    # A second round finds nothing new: no second ticket, no second acknowledgement.
+    desk.run()
+    assert len(desk.tickets()) == 1
+    assert len(desk.smtp.received) == 1
+
+
+def test_mail_already_in_a_new_mailbox_is_history_not_acknowledged(desk: Desk) -> None:
+    user, password = "olduser" + dt.datetime.now().strftime("%H%M%S%f"), "pw"
+    desk.dovecot.add_user(user, password)
+    desk.dovecot.append(user, password, customer_mail("old1@mail.gmail.test"),
+                        msg_time=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    from mailbot.mailboxes import MailboxSpec, add_mailbox
+
+    with desk.runtime.sessions.begin() as session:
+        add_mailbox(session, MailboxSpec("legacy", desk.dovecot.imap_url(user, password),
+                                         desk.smtp.smtp_url(), "support@acme.test"),
+                    desk.runtime.settings.secret_key)
+    desk.dovecot.append(user, password, customer_mail("new1@mail.gmail.test", subject="Factura duplicada",
+                                                      sender="Luis <luis@yahoo.test>"))
+    desk.run()
+
+    tickets = {t["contact"]["email"]: t for t in desk.tickets()}
+    assert set(tickets) == {"ana.garcia@gmail.test", "luis@yahoo.test"}
+    assert tickets["ana.garcia@gmail.test"]["acknowledged_at"] is None
+    assert tickets["luis@yahoo.test"]["acknowledged_at"] is not None
+    assert [m.rcpt_tos for m in desk.smtp.wait_for(1)] == [["luis@yahoo.test"]]
+
+
+def test_mail_marked_read_by_another_client_is_still_fetched(desk: Desk, support) -> None:
+    user, password = support
+    desk.dovecot.append(user, password, customer_mail("seen1@mail.gmail.test"), flags=[b"\\Seen"])
+    desk.run()
+    assert len(desk.tickets()) == 1
+
+
+def test_reply_to_the_acknowledgement_threads_without_a_second_ack(desk: Desk, support) -> None:
+    user, password = support
+    desk.dovecot.append(user, password, customer_mail("orig@mail.gmail.test"))
+    desk.run()
+    [ack] = desk.smtp.wait_for(1)
+    reply = customer_mail(
+        "reply1@mail.gmail.test",
+        subject="Re: " + str(ack.message["Subject"]),
+        body="Os adjunto el número de pedido: 48213.\r\n\r\nEl lun, 23 nov 2026, Soporte escribió:\r\n> Gracias",
+        extra_headers=f"In-Reply-To: {ack.message['Message-ID']}\r\n",
+    )
+    desk.dovecot.append(user, password, reply)
+    desk.run()
+    [ticket] = desk.tickets()
+    assert [m["kind"] for m in ticket["messages"]] == ["customer", "customer"]
+    assert "48213" in ticket["messages"][1]["text"]
+    assert "escribió" not in ticket["messages"][1]["text"]
+    assert len(desk.smtp.received) == 1
+
+
+def test_smtp_down_is_retried_and_the_ack_sent_exactly_once(desk: Desk, support) -> None:
+    user, password = support
+    desk.smtp.fail_with = "451 4.3.0 try again later"
+    desk.dovecot.append(user, password, customer_mail("down1@mail.gmail.test"))
+    desk.run()
+    with desk.runtime.sessions() as session:
+        [entry] = session.scalars(select(OutboxEntry)).all()
+        assert entry.status == "pending" and entry.attempts == 1
+        assert "451" in (entry.last_error or "")
+    assert desk.tickets()[0]["acknowledged_at"] is None
+
+    desk.smtp.fail_with = None
+    with desk.runtime.sessions.begin() as session:  # the backoff has passed
+        session.get(OutboxEntry, entry.id).next_attempt_at = dt.datetime.now(dt.UTC)
+    desk.work()
+    desk.work()
+    assert len(desk.smtp.wait_for(1)) == 1
+    assert desk.tickets()[0]["acknowledged_at"] is not None
+
+
+def test_a_gap_in_stored_uids_is_alerted_and_fetched(desk: Desk, support) -> None:
+    user, password = support
+    for n in range(3):
+        desk.dovecot.append(user, password, customer_mail(f"gap{n}@mail.gmail.test", subject=f"Asunto {n}",
+                                                          body=f"Mensaje número {n}"))
+    desk.poll()
+    with desk.runtime.sessions.begin() as session:  # as if the second fetch had been lost
+        row = session.scalar(select(Inbound).where(Inbound.imap_uid == 2))
+        session.delete(row)
+    desk.run()
+    with desk.runtime.sessions() as session:
+        alerts = session.scalars(select(Alert).where(Alert.kind == "sync_gap")).all()
+        assert len(alerts) == 1 and "2" in alerts[0].detail
+        assert session.scalar(select(Inbound).where(Inbound.imap_uid == 2)) is not None
+    assert len(desk.tickets()) == 3
