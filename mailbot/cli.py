@@ -216,11 +216,12 @@ def tickets_show(ref: str, as_json: bool) -> None:
 @main.command()
 @click.option("--data-dir", default=None, help="Where the demo keeps its state (default: the data dir).")
 @click.option("--port", default=8000, show_default=True)
-def demo(data_dir: str | None, port: int) -> None:
+@click.option("--once", is_flag=True, help="Stop once the seeded mail is filed and acknowledged.")
+def demo(data_dir: str | None, port: int, once: bool) -> None:
     """Run everything on embedded defaults with a seeded demo mailbox."""
     from mailbot.demo import run_demo
 
-    run_demo(data_dir=data_dir, port=port)
+    run_demo(data_dir=data_dir, port=port, once=once)
 
 
 if __name__ == "__main__":
