@@ -1,0 +1,453 @@
+"""Raw RFC 5322 bytes in, one InboundMessage out.
+
+Only two things make a message unparseable: bytes that are not mail at all, and mail
+with no sender we could ever answer. Everything else (broken encodings, malformed
+headers, odd MIME trees) degrades to a best-effort reading plus `parse_warnings`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from mailbot.mail.charsets import decode_encoded_words, decode_text
+from mailbot.mail.forwarded import find_forwarded
+from mailbot.mail.html_text import html_to_text
+from mailbot.mail.quotes import split_reply
+from mailbot.message import Attachment, ForwardedOrigin, InboundMessage
+
+_PARSER = BytesParser(policy=policy.default)
+# Serialising attached messages: compat32 writes stored headers back as they came
+# instead of refolding them, which policy.default can fail on for broken headers.
+_GENERATOR_POLICY = policy.compat32
+
+_BODY_TYPES = ("text/plain", "text/html")
+_ADDRESS = re.compile(r"[^\s<>\[\]()\"',;:]+@[^\s<>\[\]()\"',;:]+\.[^\s<>\[\]()\"',;:]+")
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+
+
+class UnparseableMessage(Exception):
+    """The bytes are not an e-mail, or the e-mail names no sender at all."""
+
+
+def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> InboundMessage:
+    if not raw.strip():
+        raise UnparseableMessage("not an e-mail: the message is empty")
+    try:
+        msg = _PARSER.parsebytes(raw)
+    except Exception as exc:  # the parser is lenient; this is truly not mail
+        raise UnparseableMessage(f"not an e-mail: {exc}") from exc
+    if not msg.keys():
+        raise UnparseableMessage("not an e-mail: no header lines before the body")
+
+    warnings: list[str] = []
+    sender = _sender(msg, warnings)
+    if sender is None:
+        raise UnparseableMessage(
+            "no usable sender: From, Sender, Reply-To and Return-Path hold no address"
+        )
+    subject = _text_header(msg, "subject") or ""
+    content_type = _content_type(msg)
+    return_path = _return_path(msg)
+    body = _Body(max_attachment_bytes, warnings)
+    body.collect(msg)
+    full_text = body.text()
+    parts = split_reply(full_text)
+
+    bounced = None
+    forwarded = None
+    if _is_bounce(msg, content_type, sender[0], return_path):
+        bounced = _bounced_message_id(body, full_text)
+    else:
+        forwarded = find_forwarded(subject, full_text) or _attached_forward(body)
+    _note_defects(msg, warnings)
+    return InboundMessage(
+        channel="email",
+        sender_address=sender[0],
+        sender_name=sender[1],
+        subject=subject,
+        text=parts.new,
+        quoted_text=parts.quoted,
+        signature=parts.signature,
+        html=body.html(),
+        message_id=next(iter(_message_ids(_text_header(msg, "message-id"))), None),
+        in_reply_to=_message_ids(_text_header(msg, "in-reply-to")),
+        references=_message_ids(_text_header(msg, "references")),
+        recipients=_recipients(msg),
+        date=_date(msg, warnings),
+        headers=_headers(msg),
+        content_type=content_type,
+        return_path=return_path,
+        attachments=body.attachments,
+        forwarded=forwarded,
+        bounced_message_id=bounced,
+        language=None,
+        parse_warnings=warnings,
+    )
+
+
+# -- headers -----------------------------------------------------------------
+# Header values are read raw (msg.raw_items) and decoded here rather than through
+# msg[name]: policy.default raises on some malformed headers, replaces raw 8-bit
+# bytes (legal since RFC 6532, common before it) with U+FFFD, and trusts
+# mislabelled encoded-word charsets.
+
+
+def _raw_values(msg: Message, name: str) -> list[str]:
+    try:
+        return [str(value) for key, value in msg.raw_items() if key.lower() == name]
+    except Exception:
+        return []
+
+
+def _text_header(msg: Message, name: str) -> str | None:
+    values = _raw_values(msg, name)
+    return decode_encoded_words(values[0]).strip() if values else None
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    try:
+        items = list(msg.raw_items())
+    except Exception:
+        return headers
+    for key, value in items:
+        headers.setdefault(key.lower(), decode_encoded_words(str(value)).strip())
+    return headers
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    """(lower-cased address, decoded display name) for every address in every `name` header."""
+    found: list[tuple[str, str]] = []
+    for raw in _raw_values(msg, name):
+        found.extend(_parse_address_list(raw))
+    return found
+
+
+def _parse_address_list(raw: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    try:
+        # Parsed as "to" whatever the real name: that gets the RFC 5322 address-list
+        # grammar for Delivered-To and Return-Path too, and never the single-address
+        # check that makes a "From: a, b" header raise.
+        header = policy.default.header_factory("to", raw)
+        pairs = [(a.addr_spec, a.display_name) for a in header.addresses]
+    except Exception:
+        pairs = []
+    if not any("@" in address for address, _ in pairs):
+        try:
+            pairs = [(address, name) for name, address in getaddresses([raw])]
+        except Exception:
+            pairs = []
+    if not any("@" in address for address, _ in pairs):
+        pairs = [(match, "") for match in _ADDRESS.findall(decode_encoded_words(raw))]
+    return [
+        (address.strip().lower(), _clean_name(name, address))
+        for address, name in pairs
+        if "@" in address and not any(ch.isspace() for ch in address.strip())
+    ]
+
+
+def _clean_name(name: str, address: str) -> str:
+    name = decode_encoded_words(name or "")
+    name = " ".join(name.split()).strip("\"' ")
+    return "" if name.lower() == address.strip().lower() else name
+
+
+def _sender(msg: Message, warnings: list[str]) -> tuple[str, str] | None:
+    for name in ("from", "sender", "reply-to", "return-path"):
+        addresses = _addresses(msg, name)
+        if addresses:
+            if name != "from":
+                warnings.append(f"no usable From header; sender taken from {name.title()}")
+            return addresses[0]
+    return None
+
+
+def _recipients(msg: Message) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in ("delivered-to", "x-original-to", "to", "cc"):
+        for address, _ in _addresses(msg, name):
+            seen.setdefault(address, None)
+    return list(seen)
+
+
+def _return_path(msg: Message) -> str | None:
+    values = _raw_values(msg, "return-path")
+    if not values:
+        return None
+    value = " ".join(values[0].split())
+    match = _ADDRESS.search(value)
+    # RFC 5321 section 4.5.5: "<>" is the null reverse-path of bounces and other
+    # automatic replies.
+    return match.group(0).lower() if match else value.strip("<> ").lower()
+
+
+def _message_ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    ids = _MESSAGE_ID.findall(value)
+    if not ids:
+        # Some mailers drop the angle brackets (RFC 5322 section 3.6.4 requires them).
+        ids = [token.strip("<>") for token in re.split(r"[\s,]+", value) if "@" in token]
+    return list(dict.fromkeys(ids))
+
+
+def _date(msg: Message, warnings: list[str]) -> datetime | None:
+    value = _text_header(msg, "date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        warnings.append(f"unparseable Date header: {value!r}")
+        return None
+    # RFC 5322 section 3.3: "-0000" means the time is UTC but the zone is unknown.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- MIME structure --------------------------------------------------------
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "text/plain"
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        return None
+    # RFC 2047 words in a quoted filename are forbidden (RFC 2047 section 5) but
+    # Outlook and Gmail emit them; surrogates are raw 8-bit bytes.
+    name = decode_encoded_words(str(name))
+    name = re.split(r"[\\/]", name)[-1].strip()  # never keep a client's path
+    return name or None
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    try:
+        raw = part.as_bytes(policy=_GENERATOR_POLICY)
+    except Exception:
+        return b""
+    # For message/* parts the payload is a parsed message: keep what follows the
+    # part's own headers.
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, rest = raw.partition(separator)
+        if found:
+            return rest
+    return b""
+
+
+def _inner_message(part: Message) -> Message | None:
+    try:
+        payload = part.get_payload()
+    except Exception:
+        return None
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return payload[0]
+    # A message/rfc822 part wrongly sent in base64 (RFC 2046 section 5.2.1 forbids it).
+    data = _payload_bytes(part)
+    return _PARSER.parsebytes(data) if data.strip() else None
+
+
+@dataclass
+class _Segment:
+    plain: str | None = None
+    html: str | None = None
+
+
+@dataclass
+class _Body:
+    """What a walk over the MIME tree found: text segments, attachments, messages."""
+
+    max_attachment_bytes: int
+    warnings: list[str]
+    segments: list[_Segment] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # message/rfc822 parts
+    header_blocks: list[Message] = field(default_factory=list)  # text/rfc822-headers
+
+    def text(self) -> str:
+        texts = [s.plain if s.plain is not None else html_to_text(s.html or "") for s in self.segments]
+        return "\n\n".join(t.strip("\n") for t in texts if t.strip()).replace("\r\n", "\n")
+
+    def html(self) -> str | None:
+        htmls = [s.html for s in self.segments if s.html]
+        return "\n".join(htmls) if htmls else None
+
+    def collect(self, part: Message) -> None:
+        ctype = _content_type(part)
+        if ctype in ("message/rfc822", "message/global"):
+            inner = _inner_message(part)
+            if inner is not None:
+                self.messages.append(inner)
+            self._attach(part, ctype)
+        elif ctype.startswith("message/"):
+            self._attach(part, ctype)  # delivery-status, disposition-notification...
+        elif part.is_multipart():
+            payload = part.get_payload()
+            children = [c for c in payload if isinstance(c, Message)] if isinstance(payload, list) else []
+            if ctype == "multipart/alternative":
+                self._collect_alternative(children)
+            else:
+                for child in children:
+                    self.collect(child)
+        elif self._is_attachment(part, ctype):
+            if ctype in ("text/rfc822-headers", "text/global-headers"):
+                self.header_blocks.append(_PARSER.parsebytes(_payload_bytes(part), headersonly=True))
+            self._attach(part, ctype)
+        else:
+            self._add_text(part, ctype)
+
+    def _collect_alternative(self, children: list[Message]) -> None:
+        # RFC 2046 section 5.1.4: alternatives carry the same content, so take the
+        # first plain and the first HTML rendering rather than concatenating them.
+        merged = _Segment()
+        for child in children:
+            sub = _Body(self.max_attachment_bytes, self.warnings)
+            sub.collect(child)
+            plains = [s.plain for s in sub.segments if s.plain is not None]
+            htmls = [s.html for s in sub.segments if s.html is not None]
+            if merged.plain is None and plains:
+                merged.plain = "\n\n".join(plains)
+            if merged.html is None and htmls:
+                merged.html = "\n".join(htmls)
+            self.attachments.extend(sub.attachments)
+            self.messages.extend(sub.messages)
+            self.header_blocks.extend(sub.header_blocks)
+        if merged.plain is not None or merged.html is not None:
+            self.segments.append(merged)
+
+    def _is_attachment(self, part: Message, ctype: str) -> bool:
+        if ctype.startswith("multipart/"):
+            return False  # a multipart with no boundary: read it as text
+        disposition = _disposition(part)
+        if ctype not in _BODY_TYPES or disposition == "attachment":
+            return True
+        return _filename(part) is not None and disposition != "inline"
+
+    def _add_text(self, part: Message, ctype: str) -> None:
+        text, warning = decode_text(_payload_bytes(part), _charset(part))
+        if warning:
+            self.warnings.append(f"{ctype} part: {warning}")
+        if ctype == "text/html":
+            self.segments.append(_Segment(html=text))
+        else:
+            if ctype != "text/plain":
+                self.warnings.append(f"{ctype} without MIME boundary read as text")
+            self.segments.append(_Segment(plain=text))
+
+    def _attach(self, part: Message, ctype: str) -> None:
+        data = _payload_bytes(part)
+        name = _filename(part) or _default_name(ctype, len(self.attachments) + 1)
+        size = len(data)
+        if size > self.max_attachment_bytes:
+            self.warnings.append(
+                f"attachment {name!r} ({size} bytes) exceeds the "
+                f"{self.max_attachment_bytes}-byte limit; data not kept"
+            )
+        self.attachments.append(
+            Attachment(
+                filename=name,
+                content_type=ctype,
+                size=size,
+                data=data if size <= self.max_attachment_bytes else None,
+            )
+        )
+
+
+def _default_name(ctype: str, index: int) -> str:
+    extension = mimetypes.guess_extension(ctype) or (
+        ".txt" if ctype.startswith(("text/", "message/")) else ".bin"
+    )
+    return f"part-{index}{extension}"
+
+
+# -- forwards and bounces ----------------------------------------------------
+
+
+def _attached_forward(body: _Body) -> ForwardedOrigin | None:
+    """A forward sent "as attachment": the original is a message/rfc822 part."""
+    for inner in body.messages:
+        senders = _addresses(inner, "from") or _addresses(inner, "sender")
+        if not senders:
+            continue
+        inner_body = _Body(body.max_attachment_bytes, [])
+        inner_body.collect(inner)
+        return ForwardedOrigin(
+            address=senders[0][0],
+            name=senders[0][1],
+            subject=_text_header(inner, "subject") or "",
+            date=_text_header(inner, "date") or "",
+            text=inner_body.text(),
+        )
+    return None
+
+
+def _is_bounce(msg: Message, content_type: str, sender: str, return_path: str | None) -> bool:
+    if content_type == "multipart/report":
+        try:
+            report_type = str(msg.get_param("report-type") or "").lower()
+        except Exception:
+            report_type = ""
+        # RFC 6522: read receipts (disposition-notification) and abuse reports
+        # (feedback-report) are reports too, but nothing bounced.
+        return report_type in ("", "delivery-status", "global-delivery-status")
+    # Classic bounces: RFC 5321 section 4.5.5 sends them with a null reverse-path,
+    # from the mailer daemon or postmaster.
+    return return_path == "" or sender.split("@", 1)[0] in _BOUNCE_SENDERS
+
+
+def _bounced_message_id(body: _Body, full_text: str) -> str | None:
+    for original in body.header_blocks + body.messages:
+        ids = _message_ids(_text_header(original, "message-id"))
+        if ids:
+            return ids[0]
+    # Classic MAILER-DAEMON bounces paste the original headers into the text.
+    match = re.search(r"^[\s>]*message-id:\s*(\S.*)$", full_text, re.IGNORECASE | re.MULTILINE)
+    if match:
+        ids = _message_ids(match.group(1))
+        return ids[0] if ids else None
+    return None
+
+
+def _note_defects(msg: Message, warnings: list[str]) -> None:
+    try:
+        names = {type(defect).__name__ for part in msg.walk() for defect in part.defects}
+    except Exception:
+        return
+    if names:
+        warnings.append("MIME defects: " + ", ".join(sorted(names)))
