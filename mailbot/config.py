@@ -32,6 +32,10 @@ class Settings:
     ack_cap_per_subject: int = 2
     ack_cap_window_seconds: int = 3 * 3600
     burst_hold_threshold: int = 30
+    # A claim older than this was abandoned by a dead worker (nothing was sent yet).
+    outbox_claim_ttl_seconds: int = 120
+    # A hand-over older than this was cut off: the row becomes `uncertain`.
+    outbox_sending_ttl_seconds: int = 300
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -48,6 +52,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         duplicate_window_seconds=int(env.get("MAILBOT_DUPLICATE_WINDOW_SECONDS", str(6 * 3600))),
         max_attachment_bytes=int(env.get("MAILBOT_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))),
         imap_batch_size=int(env.get("MAILBOT_IMAP_BATCH_SIZE", "200")),
+        ack_cap_per_address=int(env.get("MAILBOT_ACK_CAP_PER_ADDRESS", "10")),
+        ack_cap_per_subject=int(env.get("MAILBOT_ACK_CAP_PER_SUBJECT", "2")),
+        burst_hold_threshold=int(env.get("MAILBOT_BURST_HOLD_THRESHOLD", "30")),
+        outbox_claim_ttl_seconds=int(env.get("MAILBOT_OUTBOX_CLAIM_TTL_SECONDS", "120")),
+        outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
     )
 
 

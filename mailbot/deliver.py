@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailbot import outbox
 from mailbot.runtime import Runtime
@@ -24,8 +25,12 @@ class Delivery:
 def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
     load_senders()
     sessions = runtime.sessions
+    settings = runtime.settings
+    token = secrets.token_hex(16)
     with sessions.begin() as session:
-        claimed = outbox.claim(session, outbox_id)
+        claimed = outbox.claim(
+            session, outbox_id, token, timedelta(seconds=settings.outbox_claim_ttl_seconds)
+        )
         if claimed is None:
             return Delivery(outbox_id, "skipped")
         channel = claimed.channel
@@ -36,7 +41,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
     def before_handover() -> bool:
         nonlocal handed_over
         with sessions.begin() as marking:
-            handed_over = outbox.mark_sending(marking, outbox_id)
+            handed_over = outbox.mark_sending(marking, outbox_id, token)
         return handed_over
 
     send = SENDERS.get(channel)

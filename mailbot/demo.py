@@ -83,8 +83,8 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for sender, subject, body in HISTORY:
-            dovecot.append("support", password, _mail(sender, subject, body, secrets.token_hex(8) + "@old.test"),
-                           msg_time=dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC))
+            old_mail = _mail(sender, subject, body, secrets.token_hex(8) + "@old.test")
+            dovecot.append("support", password, old_mail, msg_time=dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC))
         with runtime.sessions.begin() as session:
             add_mailbox(session, MailboxSpec("support", dovecot.imap_url("support", password),
                                              smtp.smtp_url(), "support@acme.test"), settings.secret_key)
@@ -96,7 +96,8 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
              "--log-level", "warning", "mailbot.web.wsgi:app"], env=env))
-        _say(f"mailbot demo: tickets at http://127.0.0.1:{port}  (log in as admin@acme.test / {admin_password})")
+        _say(f"mailbot demo: tickets at http://127.0.0.1:{port}")
+        _say(f"  log in as admin@acme.test / {admin_password}")
         for sender, subject, message_id, extra, body in NEW_MAIL:
             time.sleep(1.5)
             dovecot.append("support", password, _mail(sender, subject, body, message_id, extra))

@@ -11,8 +11,12 @@ import redis
 
 # Compare-and-act in one round trip: a lease that expired and was taken by another
 # process must not be renewed or deleted by its former holder.
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0"""
 
 
 class Lease:
@@ -37,7 +41,9 @@ class LockTimeout(Exception):
 
 
 @contextmanager
-def held_lock(client: redis.Redis, key: str, ttl_seconds: float = 60, wait_seconds: float = 60) -> Iterator[Lease]:
+def held_lock(
+    client: redis.Redis, key: str, ttl_seconds: float = 60, wait_seconds: float = 60
+) -> Iterator[Lease]:
     lease = Lease(client, key, ttl_seconds)
     deadline = time.monotonic() + wait_seconds
     while not lease.acquire():

@@ -23,8 +23,6 @@ from mailbot.timeutil import utcnow
 
 log = logging.getLogger("mailbot.outbox")
 
-CLAIM_TTL = timedelta(minutes=2)
-SENDING_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 12
 # 30 s, 1 min, 2 min ... capped at 1 hour: a dead SMTP server is retried for about half a day.
 BACKOFF_BASE_SECONDS = 30
@@ -35,7 +33,9 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 
 
-def claim(session: Session, outbox_id: int, now: datetime | None = None) -> OutboxEntry | None:
+def claim(
+    session: Session, outbox_id: int, token: str, claim_ttl: timedelta, now: datetime | None = None
+) -> OutboxEntry | None:
     """Take a due row for delivery; None if it is not due or someone else has it."""
     now = now or utcnow()
     result = session.execute(
@@ -44,10 +44,10 @@ def claim(session: Session, outbox_id: int, now: datetime | None = None) -> Outb
             OutboxEntry.id == outbox_id,
             or_(
                 (OutboxEntry.status == "pending") & (OutboxEntry.next_attempt_at <= now),
-                (OutboxEntry.status == "claimed") & (OutboxEntry.claimed_at < now - CLAIM_TTL),
+                (OutboxEntry.status == "claimed") & (OutboxEntry.claimed_at < now - claim_ttl),
             ),
         )
-        .values(status="claimed", claimed_at=now, attempts=OutboxEntry.attempts + 1)
+        .values(status="claimed", claimed_at=now, claim_token=token, attempts=OutboxEntry.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -55,10 +55,15 @@ def claim(session: Session, outbox_id: int, now: datetime | None = None) -> Outb
     return session.get(OutboxEntry, outbox_id, populate_existing=True)
 
 
-def mark_sending(session: Session, outbox_id: int) -> bool:
+def mark_sending(session: Session, outbox_id: int, token: str) -> bool:
+    """Only the current holder of the claim may hand the message over."""
     result = session.execute(
         update(OutboxEntry)
-        .where(OutboxEntry.id == outbox_id, OutboxEntry.status == "claimed")
+        .where(
+            OutboxEntry.id == outbox_id,
+            OutboxEntry.status == "claimed",
+            OutboxEntry.claim_token == token,
+        )
         .values(status="sending", claimed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -98,19 +103,21 @@ def mark_failed(session: Session, entry: OutboxEntry, error: str) -> None:
     session.add(Alert(kind="outbox_failed", detail=f"{entry.key} to {entry.to_address}: {error}"[:4000]))
 
 
-def settle_abandoned(session: Session, now: datetime | None = None) -> tuple[int, int]:
+def settle_abandoned(
+    session: Session, claim_ttl: timedelta, sending_ttl: timedelta, now: datetime | None = None
+) -> tuple[int, int]:
     """Rows left by killed workers: claims go back to pending, sends become uncertain."""
     now = now or utcnow()
     released = session.execute(
         update(OutboxEntry)
-        .where(OutboxEntry.status == "claimed", OutboxEntry.claimed_at < now - CLAIM_TTL)
+        .where(OutboxEntry.status == "claimed", OutboxEntry.claimed_at < now - claim_ttl)
         .values(status="pending", next_attempt_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     stuck = list(
         session.scalars(
             select(OutboxEntry).where(
-                OutboxEntry.status == "sending", OutboxEntry.claimed_at < now - SENDING_TTL
+                OutboxEntry.status == "sending", OutboxEntry.claimed_at < now - sending_ttl
             )
         )
     )

@@ -28,7 +28,12 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
     """Enqueue inbound rows still waiting and outbox rows due; returns their counts."""
     now = utcnow()
     with runtime.sessions.begin() as session:
-        outbox.settle_abandoned(session, now)
+        outbox.settle_abandoned(
+            session,
+            claim_ttl=timedelta(seconds=runtime.settings.outbox_claim_ttl_seconds),
+            sending_ttl=timedelta(seconds=runtime.settings.outbox_sending_ttl_seconds),
+            now=now,
+        )
         inbound_ids = list(
             session.scalars(
                 select(Inbound.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from mailbot.store import panel_models  # noqa: F401  (puts the panel's tables on Base.metadata)
 from mailbot.store.db import make_engine
 from mailbot.store.models import Base
 

@@ -89,7 +89,10 @@ def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
         return _record_failure(runtime, inbound_id, f"parser crashed: {error!r}")
     lock_key = f"mailbot:lock:contact:{msg.channel}:{msg.sender_address}"
     try:
-        with held_lock(runtime.redis, lock_key), runtime.sessions.begin() as session:
+        # The lock serialises one sender's messages across workers, so two of them
+        # cannot both open a ticket for the same matter. Its TTL only matters when a
+        # worker dies holding it.
+        with held_lock(runtime.redis, lock_key, ttl_seconds=20), runtime.sessions.begin() as session:
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
             if inbound is None or inbound.status != "received":
                 return Outcome(inbound_id, "skipped")

@@ -222,6 +222,9 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Who holds the claim: a worker whose claim expired and was taken over must not
+    # go on to hand the message over as well.
+    claim_token: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
