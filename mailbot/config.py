@@ -36,6 +36,8 @@ class Settings:
     outbox_claim_ttl_seconds: int = 120
     # A hand-over older than this was cut off: the row becomes `uncertain`.
     outbox_sending_ttl_seconds: int = 300
+    # A poller that stops renewing its mailbox lease for this long is presumed dead.
+    poller_lease_seconds: int = 90
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -57,6 +59,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         burst_hold_threshold=int(env.get("MAILBOT_BURST_HOLD_THRESHOLD", "30")),
         outbox_claim_ttl_seconds=int(env.get("MAILBOT_OUTBOX_CLAIM_TTL_SECONDS", "120")),
         outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
+        poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "90")),
     )
 
 

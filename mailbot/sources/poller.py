@@ -24,7 +24,6 @@ from mailbot.timeutil import utcnow
 
 log = logging.getLogger("mailbot.imap")
 
-LEASE_SECONDS = 90
 # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes; we wake far more
 # often so the lease is renewed and a lost connection is noticed quickly.
 IDLE_WAKE_SECONDS = 20
@@ -34,7 +33,7 @@ MAX_BACKOFF_SECONDS = 300
 
 
 def lease_for(runtime: Runtime, mailbox_id: int) -> Lease:
-    return Lease(runtime.redis, f"mailbot:lease:mailbox:{mailbox_id}", LEASE_SECONDS)
+    return Lease(runtime.redis, f"mailbot:lease:mailbox:{mailbox_id}", runtime.settings.poller_lease_seconds)
 
 
 def enabled_mailboxes(runtime: Runtime) -> list[Mailbox]:
@@ -102,7 +101,7 @@ class MailboxWatcher(threading.Thread):
         while not self.stop.is_set():
             lease = lease_for(self.runtime, self.mailbox_id)
             if not lease.acquire():
-                self.stop.wait(LEASE_SECONDS / 3)
+                self.stop.wait(self.runtime.settings.poller_lease_seconds / 3)
                 continue
             try:
                 self._watch(lease)
@@ -143,7 +142,7 @@ class MailboxWatcher(threading.Thread):
 
     def _wait_for_mail(self, client: IMAPClient, can_idle: bool) -> bool:
         if not can_idle:
-            self.stop.wait(min(POLL_SECONDS, LEASE_SECONDS / 3))
+            self.stop.wait(min(POLL_SECONDS, self.runtime.settings.poller_lease_seconds / 3))
             return True
         client.idle()
         try:

@@ -1,0 +1,130 @@
+"""Kill -9 a worker in the middle of its jobs and a poller in the middle of a sync: after a
+restart every message has exactly one ticket and exactly one acknowledgement."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.store.models import Inbound, OutboxEntry, Ticket
+from tests.fixtures.mail import Desk
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+MESSAGES = 240
+
+
+def mailbot_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailbot.cli", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def run_to_end(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mailbot.cli", *args],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def kill_when(process: subprocess.Popen[bytes], condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if condition():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return
+        time.sleep(0.005)
+    process.kill()
+    pytest.fail("the process finished before it could be killed mid-way")
+
+
+def append_customer_mails(desk: Desk, user: str, password: str, count: int) -> None:
+    client = desk.dovecot.connect(user, password)
+    try:
+        for n in range(count):
+            client.append("INBOX", (
+                f"From: Cliente {n} <cliente{n}@gmail.test>\r\nTo: support@acme.test\r\n"
+                f"Subject: Pedido {n} sin entregar\r\nMessage-ID: <crash-{n}@mail.gmail.test>\r\n"
+                f"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                f"Hola, mi pedido número {n} no ha llegado todavía. Gracias.\r\n"
+            ).encode())
+    finally:
+        client.logout()
+
+
+def assert_exactly_once(desk: Desk) -> None:
+    with desk.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Inbound).where(Inbound.status == "received")) == 0
+        per_contact = collections.Counter(
+            t.contact.email for t in session.scalars(select(Ticket))
+        )
+        statuses = collections.Counter(session.scalars(select(OutboxEntry.status)))
+    assert len(per_contact) == MESSAGES and set(per_contact.values()) == {1}, "one ticket per message"
+    acks = collections.Counter(tuple(mail.rcpt_tos) for mail in desk.smtp.received)
+    assert max(acks.values()) == 1, "nobody is answered twice"
+    # Killed during SMTP DATA the row is held as uncertain, never re-sent; anywhere else
+    # it is retried. Either way each customer has one promise and at most one answer.
+    held = statuses.get("sending", 0) + statuses.get("uncertain", 0)
+    assert statuses["sent"] + held == MESSAGES, statuses
+    assert len(acks) >= MESSAGES - held
+    assert held <= 1
+
+
+def test_killed_worker_loses_nothing_and_answers_nobody_twice(
+    desk: Desk, support: tuple[str, str], mailbot_env: dict[str, str]
+) -> None:
+    env = {**mailbot_env, "MAILBOT_IMAP_BATCH_SIZE": "20", "MAILBOT_OUTBOX_CLAIM_TTL_SECONDS": "1"}
+    append_customer_mails(desk, *support, MESSAGES)
+    run_to_end(env, "poll", "--once")
+
+    def some_done() -> bool:
+        with desk.runtime.sessions() as session:
+            done = session.scalar(select(func.count()).select_from(Inbound).where(Inbound.status != "received"))
+        return 20 < (done or 0) < MESSAGES - 20
+
+    worker = mailbot_process(env, "worker")
+    kill_when(worker, some_done)
+    time.sleep(1.5)  # let the dead worker's claims expire (TTL 1 s in this test)
+    run_to_end(env, "worker", "--burst")
+    desk.smtp.wait_for(MESSAGES - 1, timeout=30)
+    assert_exactly_once(desk)
+
+
+def test_killed_poller_loses_nothing_and_imports_nothing_twice(
+    desk: Desk, support: tuple[str, str], mailbot_env: dict[str, str]
+) -> None:
+    env = {**mailbot_env, "MAILBOT_IMAP_BATCH_SIZE": "10", "MAILBOT_POLLER_LEASE_SECONDS": "2"}
+    append_customer_mails(desk, *support, MESSAGES)
+
+    def some_stored() -> bool:
+        with desk.runtime.sessions() as session:
+            stored = session.scalar(select(func.count()).select_from(Inbound))
+        return 10 <= (stored or 0) < MESSAGES - 40
+
+    poller = mailbot_process(env, "poll", "--once")
+    kill_when(poller, some_stored)
+    # The killed poller's lease is still held: another poller skips the mailbox until
+    # the lease expires, then takes over.
+    run_to_end(env, "poll", "--once")
+    with desk.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Inbound)) < MESSAGES
+    time.sleep(2.5)
+    run_to_end(env, "poll", "--once")
+    run_to_end(env, "worker", "--burst")
+    desk.smtp.wait_for(MESSAGES, timeout=30)
+    with desk.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Inbound)) == MESSAGES
+    assert_exactly_once(desk)
