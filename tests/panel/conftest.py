@@ -1,0 +1,150 @@
+"""Fixtures for the panel: a real Redis, a migrated SQLite file per test, the Flask app,
+and users of both roles. No mocks: requests go through the whole app."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from mailbot.store.db import session_factory
+from mailbot.store.migrate import upgrade_database
+from mailbot.web import create_app
+from mailbot.web.passwords import create_user
+
+ADMIN = ("admin@example.com", "correct horse battery")
+AGENT = ("agent@example.com", "agent password 123")
+SECRET_KEY = "panel-tests-secret-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A private redis-server on a free TCP port for the whole session; its URL."""
+    directory = Path(tempfile.mkdtemp(prefix="mailbot-panel-redis-"))
+    port = _free_port()
+    process = subprocess.Popen(
+        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
+         "--bind", "127.0.0.1", "--dir", str(directory), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_database() -> Iterator[Path]:
+    """A database migrated once; each test gets a copy, which is much faster than migrating."""
+    directory = Path(tempfile.mkdtemp(prefix="mailbot-panel-db-"))
+    path = directory / "template.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    yield path
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def panel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: str,
+              migrated_database: Path) -> str:
+    """Environment for current_runtime(); returns the database URL."""
+    db_path = tmp_path / "mailbot.sqlite3"
+    shutil.copy(migrated_database, db_path)
+    url = f"sqlite:///{db_path}"
+    monkeypatch.setenv("MAILBOT_DATABASE_URL", url)
+    monkeypatch.setenv("MAILBOT_REDIS_URL", redis_server)
+    monkeypatch.setenv("MAILBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MAILBOT_SECRET_KEY", SECRET_KEY)
+    redis.Redis.from_url(redis_server).flushdb()
+    return url
+
+
+@pytest.fixture
+def sessions(panel_env: str):  # type: ignore[no-untyped-def]
+    return session_factory(panel_env)
+
+
+@pytest.fixture
+def session(sessions) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+    with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def app(panel_env: str) -> Flask:
+    app = create_app({"TESTING": True})
+    with session_factory(panel_env).begin() as s:
+        create_user(s, *ADMIN, role="admin")
+        create_user(s, *AGENT, role="agent")
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_from(client: FlaskClient) -> str:
+    """The session's CSRF token, as a page's form would carry it."""
+    page = client.get("/login" if not _logged_in(client) else "/").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def _logged_in(client: FlaskClient) -> bool:
+    with client.session_transaction() as sess:
+        return "sid" in sess
+
+
+def log_in(client: FlaskClient, email: str, password: str) -> None:
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_from(client)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def post(client: FlaskClient, url: str, data: dict[str, str] | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    """A POST with the session's CSRF token, as the panel's own forms send it."""
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_from(client)}, **kwargs)
+
+
+@pytest.fixture
+def admin_client(client: FlaskClient) -> FlaskClient:
+    log_in(client, *ADMIN)
+    return client
+
+
+@pytest.fixture
+def agent_client(client: FlaskClient) -> FlaskClient:
+    log_in(client, *AGENT)
+    return client
