@@ -126,6 +126,8 @@ def _file_message(
     verdict = classify(msg, addresses.own, own_ids)
     inbound.processed_at = now
     inbound.error = None
+    inbound.verdict = verdict.kind
+    inbound.verdict_reason = verdict.reason
     if verdict.kind == "own_echo":
         inbound.status = "ignored"
         return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)

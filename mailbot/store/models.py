@@ -92,6 +92,9 @@ class Inbound(Base):
     # received -> processed | duplicate | ignored | quarantined
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # What classification made of it (customer, auto_reply, bounce, own_echo), and why.
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    verdict_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))

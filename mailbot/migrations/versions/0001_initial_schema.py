@@ -127,6 +127,8 @@ def upgrade() -> None:
     sa.Column('may_acknowledge', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('verdict', sa.String(length=20), nullable=True),
+    sa.Column('verdict_reason', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
