@@ -3,12 +3,28 @@ with a `subject` block and a `body` block."""
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+)
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.store.panel_models import AckTemplateOverride
+
+log = logging.getLogger("mailbot.ack")
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -50,3 +66,96 @@ def render_blocks(template: Template, context: dict[str, Any]) -> tuple[str, str
 def render_ack(language: str, context: dict[str, Any]) -> tuple[str, str]:
     template = _environment(str(templates_dir())).get_template(f"ack/{language}.txt")
     return render_blocks(template, context)
+
+
+# -- templates edited in the admin panel ------------------------------------------------
+# A row in ack_template_overrides replaces the file for its language. Edited text is
+# rendered in Jinja's sandbox: an admin's template must not reach Python internals
+# (`{{ ''.__class__.__mro__ }}` and the like) in the worker that sends mail.
+
+REQUIRED_BLOCKS = ("subject", "body")
+
+# The ticket the panel previews and checks templates against; every variable a real
+# acknowledgement gets (see pipeline/acknowledge.py build_ack) is here.
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "ref": "MB-7K3Q9P",
+    "name": "Ana",
+    "subject": "My order #1234 has not arrived",
+    "response_hours": 24,
+}
+
+
+class AckTemplateError(ValueError):
+    """An edited template that does not parse, lacks a block, or fails on a sample ticket."""
+
+
+@lru_cache(maxsize=1)
+def _sandbox() -> Environment:
+    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+@lru_cache(maxsize=64)
+def compile_ack_source(source: str) -> Template:
+    try:
+        template = _sandbox().from_string(source)
+    except TemplateSyntaxError as error:
+        raise AckTemplateError(f"line {error.lineno}: {error.message}") from error
+    missing = [name for name in REQUIRED_BLOCKS if name not in template.blocks]
+    if missing:
+        raise AckTemplateError(
+            "missing block(s): " + ", ".join(f"{{% block {name} %}}...{{% endblock %}}" for name in missing)
+        )
+    return template
+
+
+def render_ack_source(source: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render edited template text; AckTemplateError on any failure, with its reason."""
+    template = compile_ack_source(source)
+    try:
+        return render_blocks(template, context)
+    except (TemplateError, SecurityError, TypeError, ValueError, ArithmeticError) as error:
+        raise AckTemplateError(f"{type(error).__name__}: {error}") from error
+
+
+def check_ack_source(source: str) -> tuple[str, str]:
+    """What the panel runs before saving: parse, then render the sample ticket."""
+    if not source.strip():
+        raise AckTemplateError("the template is empty")
+    return render_ack_source(source, SAMPLE_CONTEXT)
+
+
+def default_ack_source(language: str) -> str | None:
+    path = templates_dir() / "ack" / f"{language}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def stored_ack_source(session: Session, language: str) -> str | None:
+    return session.scalar(select(AckTemplateOverride.source).where(AckTemplateOverride.language == language))
+
+
+def languages_from_store(session: Session) -> list[str]:
+    """Languages with a template: the files' and those added in the panel."""
+    stored = session.scalars(select(AckTemplateOverride.language))
+    return sorted(set(available_languages()) | set(stored))
+
+
+def choose_language_from_store(session: Session, wanted: str | None, fallback: str) -> str:
+    languages = languages_from_store(session)
+    if wanted in languages:
+        return wanted  # type: ignore[return-value]
+    return fallback if fallback in languages else "en"
+
+
+def render_ack_from_store(session: Session, language: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The acknowledgement for `language`: the panel's edited template if there is one,
+    else the file. An edited template that fails at send time (say, a variable the sample
+    did not exercise) falls back to the file rather than leaving the customer unanswered."""
+    source = stored_ack_source(session, language)
+    if source is not None:
+        try:
+            return render_ack_source(source, context)
+        except AckTemplateError:
+            log.exception("edited %s template failed; using the file", language)
+            if default_ack_source(language) is None:
+                return render_ack("en", context)
+    return render_ack(language, context)
