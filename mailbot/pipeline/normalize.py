@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailbot.language import detect_language
+from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.parse import parse_email
 from mailbot.mail.quotes import split_reply
 from mailbot.message import InboundMessage
+
+
+MAX_FORWARD_DEPTH = 5
 
 
 def domain_of(address: str) -> str:
@@ -36,8 +40,16 @@ def resolve_forwarded_sender(msg: InboundMessage, staff_domains: frozenset[str])
     origin = msg.forwarded
     if origin is None or domain_of(msg.sender_address) not in staff_domains:
         return msg
-    if domain_of(origin.address) in staff_domains:
-        return msg  # an internal forward chain: keep the forwarder
+    # customer -> staff A -> staff B: look through the colleagues' forwards for the customer.
+    for _ in range(MAX_FORWARD_DEPTH):
+        if domain_of(origin.address) not in staff_domains:
+            break
+        inner = find_forwarded("Fwd: " + origin.subject, origin.text)
+        if inner is None:
+            return msg  # an internal forward between colleagues: keep the forwarder
+        origin = inner
+    else:
+        return msg
     parts = split_reply(origin.text)
     note = msg.text.strip()
     return replace(
