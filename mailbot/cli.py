@@ -151,8 +151,9 @@ def poll(once: bool) -> None:
 
     runtime = _runtime()
     if once:
-        reports = poll_once(runtime)
-        failed = [r for r in reports if r is None]
+        failed = [r for r in poll_once(runtime) if r.error]
+        for report in failed:
+            click.echo(f"mailbox {report.mailbox}: {report.error}", err=True)
         if failed:
             sys.exit(1)
         return
@@ -223,6 +224,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 
     run_demo(data_dir=data_dir, port=port, once=once)
 
+from mailbot.web.commands import admin as _admin; main.add_command(_admin)  # noqa: E402,E702,I001
 
 if __name__ == "__main__":
     main()

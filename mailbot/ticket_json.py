@@ -33,9 +33,6 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority,
         "created_at": iso(ticket.created_at),
         "acknowledged_at": iso(ticket.acknowledged_at),
-        "first_response_due_at": iso(ticket.first_response_due_at),
-        "support_address": ticket.support_address,
-        "held_for_review": ticket.held_for_review,
         "messages": [message_json(m) for m in ticket.messages],
     }
 

@@ -39,6 +39,7 @@ class SyncReport:
     gaps: list[int] = field(default_factory=list)
     uidvalidity_changed: bool = False
     policy_applied: int = 0
+    error: str | None = None  # set when the sync failed; nothing else is then meaningful
 
 
 def sync_folder(

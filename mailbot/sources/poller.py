@@ -42,7 +42,8 @@ def enabled_mailboxes(runtime: Runtime) -> list[Mailbox]:
 
 
 def poll_once(runtime: Runtime) -> list[SyncReport]:
-    """One sync of every mailbox this poller can lease; errors are recorded, not raised."""
+    """One sync of every mailbox this poller can lease; a failing mailbox is recorded and
+    reported (SyncReport.error), never raised, so the others are still synced."""
     reports = []
     for mailbox in enabled_mailboxes(runtime):
         lease = lease_for(runtime, mailbox.id)
@@ -58,7 +59,9 @@ def poll_once(runtime: Runtime) -> list[SyncReport]:
             record_sync_result(runtime, mailbox.id, None)
         except Exception as error:
             log.exception("mailbox %s: sync failed", mailbox.name)
-            record_sync_result(runtime, mailbox.id, f"{type(error).__name__}: {error}")
+            text = f"{type(error).__name__}: {error}"
+            record_sync_result(runtime, mailbox.id, text)
+            reports.append(SyncReport(mailbox.name, mailbox.imap_folder, error=text))
         finally:
             lease.release()
     return reports

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -26,6 +27,8 @@ class Base(DeclarativeBase):
 
 
 Timestamp = DateTime(timezone=True)
+# RFC 3501 section 9: UIDs and UIDVALIDITY are 32-bit unsigned, beyond a signed INTEGER.
+UID = BigInteger
 
 
 class Mailbox(Base):
@@ -68,8 +71,8 @@ class SyncState(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
     folder: Mapped[str] = mapped_column(String(255))
-    uidvalidity: Mapped[int] = mapped_column(Integer)
-    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    uidvalidity: Mapped[int] = mapped_column(UID)
+    last_uid: Mapped[int] = mapped_column(UID, default=0)
 
 
 class Inbound(Base):
@@ -99,8 +102,8 @@ class Inbound(Base):
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     imap_folder: Mapped[str | None] = mapped_column(String(255))
-    imap_uidvalidity: Mapped[int | None] = mapped_column(Integer)
-    imap_uid: Mapped[int | None] = mapped_column(Integer)
+    imap_uidvalidity: Mapped[int | None] = mapped_column(UID)
+    imap_uid: Mapped[int | None] = mapped_column(UID)
     # The mailbox's after-process policy (seen / move) has been applied on the server.
     server_done: Mapped[bool] = mapped_column(Boolean, default=False)
 
