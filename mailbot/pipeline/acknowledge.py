@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailbot.ack_templates import choose_language, render_ack
+from sqlalchemy.orm import Session
+
+from mailbot.ack_templates import choose_language_from_store, render_ack_from_store
 from mailbot.message import InboundMessage
 from mailbot.pipeline.refs import ack_message_id, reply_address
 from mailbot.pipeline.subjects import normalize_subject
@@ -43,6 +45,7 @@ def decide_ack(
 
 
 def build_ack(
+    session: Session,
     ticket: Ticket,
     msg: InboundMessage,
     *,
@@ -51,8 +54,10 @@ def build_ack(
     default_language: str,
     response_hours: int,
 ) -> OutboxEntry:
-    language = choose_language(ticket.language, default_language)
-    subject, body = render_ack(
+    # Templates edited in the panel take precedence over the files under templates/ack/.
+    language = choose_language_from_store(session, ticket.language, default_language)
+    subject, body = render_ack_from_store(
+        session,
         language,
         {
             "ref": ticket.ref,

@@ -218,6 +218,7 @@ def _file_customer_message(
     outbox_ids: tuple[int, ...] = ()
     if decision.send:
         entry = build_ack(
+            session,
             ticket,
             msg,
             support_address=ticket.support_address or (mailbox.address if mailbox else ""),

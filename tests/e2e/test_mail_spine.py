@@ -141,3 +141,21 @@ def test_a_gap_in_stored_uids_is_alerted_and_fetched(desk: Desk, support) -> Non
         assert len(alerts) == 1 and "2" in alerts[0].detail
         assert session.scalar(select(Inbound).where(Inbound.imap_uid == 2)) is not None
     assert len(desk.tickets()) == 3
+
+
+def test_a_template_edited_in_the_panel_is_what_the_customer_receives(desk: Desk, support) -> None:
+    from mailbot.store.panel_models import AckTemplateOverride
+
+    with desk.runtime.sessions.begin() as session:
+        session.add(AckTemplateOverride(
+            language="es",
+            source="{% block subject %}[#{{ ref }}] Recibido{% endblock %}"
+                   "{% block body %}Hola {{ name }}, tu caso {{ ref }} está en marcha.{% endblock %}",
+        ))
+    user, password = support
+    desk.dovecot.append(user, password, customer_mail("tpl1@mail.gmail.test"))
+    desk.run()
+    [ticket] = desk.tickets()
+    [ack] = desk.smtp.wait_for(1)
+    assert ack.message["Subject"] == f"[#{ticket['ref']}] Recibido"
+    assert ack.message.get_content().strip() == f"Hola Ana, tu caso {ticket['ref']} está en marcha."
