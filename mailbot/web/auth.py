@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import redis
 from flask import (
     Blueprint,
     Flask,
@@ -52,7 +53,10 @@ def load_user() -> None:
     sid = session.get("sid")
     if not isinstance(sid, str):
         return
-    user_id = runtime().redis.get(_session_key(sid))
+    try:
+        user_id = runtime().redis.get(_session_key(sid))
+    except (redis.ConnectionError, redis.TimeoutError):
+        abort(503, description="Redis does not answer: logins and queues are unavailable until it is back.")
     if user_id is None:
         return
     user = db().get(User, int(user_id))

@@ -32,7 +32,7 @@ def merge_contacts(session: Session, keep: Contact, duplicate: Contact) -> None:
     if keep.id == duplicate.id:
         raise ValueError("a contact cannot be merged with itself")
     for identity in list(duplicate.identities):
-        identity.contact_id = keep.id
+        identity.contact = keep  # through the relationship, or deleting the duplicate orphans it
     session.execute(
         Ticket.__table__.update().where(Ticket.contact_id == duplicate.id).values(contact_id=keep.id)
     )

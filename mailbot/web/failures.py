@@ -6,6 +6,8 @@ to the audit log, since a retried acknowledgement is a message sent to a custome
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -33,12 +35,21 @@ def failed_job_count(queue_name: str) -> int:
     return _registry(queue_name).count
 
 
-def _failed_jobs() -> list[tuple[str, Job]]:
-    found: list[tuple[str, Job]] = []
+@dataclass(frozen=True)
+class FailedJob:
+    queue_name: str
+    job: Job
+    error: str  # the traceback rq kept
+
+
+def _failed_jobs() -> list[FailedJob]:
+    found: list[FailedJob] = []
     for name in QUEUE_NAMES:
         ids = _registry(name).get_job_ids(0, MAX_LISTED - 1, desc=True)
-        jobs = Job.fetch_many(ids, connection=runtime().redis)
-        found.extend((name, job) for job in jobs if job is not None)
+        for job in Job.fetch_many(ids, connection=runtime().redis):
+            if job is not None:
+                result = job.latest_result()
+                found.append(FailedJob(name, job, (result.exc_string if result else None) or ""))
     return found
 
 
@@ -51,7 +62,7 @@ def index() -> str:
         select(OutboxEntry).where(OutboxEntry.status.in_(("failed", "uncertain")))
         .order_by(OutboxEntry.id.desc()).limit(MAX_LISTED)
     ))
-    mailbox_names = dict(db().execute(select(Mailbox.id, Mailbox.name)).tuples().all())
+    mailbox_names = {row.id: row.name for row in db().execute(select(Mailbox.id, Mailbox.name))}
     return render_template("panel/failures.html", jobs=_failed_jobs(), quarantined=quarantined,
                            outbox=outbox, mailbox_names=mailbox_names)
 

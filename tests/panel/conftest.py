@@ -148,3 +148,12 @@ def admin_client(client: FlaskClient) -> FlaskClient:
 def agent_client(client: FlaskClient) -> FlaskClient:
     log_in(client, *AGENT)
     return client
+
+
+def reload(session: Session, model: type, row_id: int):  # type: ignore[no-untyped-def]
+    """A row as the database has it now, with the read transaction ended at once: on
+    SQLite an open transaction holds the write lock and would block the app."""
+    session.expire_all()
+    row = session.get(model, row_id)
+    session.commit()
+    return row
