@@ -6,8 +6,9 @@ from __future__ import annotations
 import ssl
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
-from mailbot.sources.oauth import access_token
+from mailbot.sources.oauth import access_token, forget_token
 from mailbot.store.models import Mailbox
 from mailbot.store.secrets import decrypt_secret
 
@@ -28,7 +29,7 @@ def connect_imap(mailbox: Mailbox, secret_key: str) -> IMAPClient:
             client.starttls(context)
         secret = decrypt_secret(secret_key, mailbox.imap_secret)
         if mailbox.auth_method == "xoauth2":
-            client.oauth2_login(mailbox.imap_user, access_token(mailbox.oauth_provider or "static", secret))
+            _oauth2_login(client, mailbox, secret)
         else:
             client.login(mailbox.imap_user, secret)
     except BaseException:
@@ -37,6 +38,16 @@ def connect_imap(mailbox: Mailbox, secret_key: str) -> IMAPClient:
     # Aware datetimes for INTERNALDATE: the acknowledgement cut-off compares them.
     client.normalise_times = False
     return client
+
+
+def _oauth2_login(client: IMAPClient, mailbox: Mailbox, secret: str) -> None:
+    provider = mailbox.oauth_provider or "static"
+    try:
+        client.oauth2_login(mailbox.imap_user, access_token(provider, secret))
+    except LoginError:
+        # A cached token may have been revoked before it expired: refresh once, then give up.
+        forget_token(secret)
+        client.oauth2_login(mailbox.imap_user, access_token(provider, secret))
 
 
 def _close_quietly(client: IMAPClient) -> None:

@@ -52,6 +52,11 @@ def access_token(provider: str, secret: str) -> str:
         raise TokenUnavailable(f"unknown OAuth token provider {provider!r}") from error
 
 
+def forget_token(secret: str) -> None:
+    """Drop a cached token the server refused (revoked before it expired)."""
+    _cache.pop(secret, None)
+
+
 @token_provider("static")
 def static_token(secret: str) -> str:
     return secret
