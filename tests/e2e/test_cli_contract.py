@@ -1,0 +1,180 @@
+"""The `mailbot` command as acceptance checks and operators use it: separate processes,
+configured only through the environment; stdout carries the requested output and
+nothing else, errors go to stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from mailbot.devservers.dovecot import DovecotServer
+from mailbot.devservers.smtp_sink import SmtpSink
+from tests.fixtures.empty_store import empty_database_url  # noqa: F401 (a fixture)
+from tests.fixtures.messages import customer_mail
+
+pytestmark = pytest.mark.postgres
+
+TICKET_FIELDS = {
+    "ref", "status", "subject", "channel", "contact", "language", "priority",
+    "created_at", "acknowledged_at", "messages",
+}
+MESSAGE_FIELDS = {"message_id", "from", "subject", "text", "received_at", "kind"}
+
+
+def _command() -> list[str]:
+    script = shutil.which("mailbot", path=str(Path(sys.executable).parent)) or shutil.which("mailbot")
+    return [script] if script else [sys.executable, "-m", "mailbot.cli"]
+
+
+MAILBOT = _command()
+
+
+def mailbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MAILBOT, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"{result.args} exited {result.returncode}:\n{result.stderr}"
+    return result
+
+
+@pytest.fixture
+def fresh_env(mailbot_env: dict[str, str], empty_database_url: str) -> dict[str, str]:  # noqa: F811
+    """The test's environment, pointed at a database without a schema."""
+    return {**mailbot_env, "MAILBOT_DATABASE_URL": empty_database_url}
+
+
+@pytest.fixture
+def mailbox_user(dovecot: DovecotServer) -> tuple[str, str]:
+    user, password = f"u{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
+    dovecot.add_user(user, password)
+    return user, password
+
+
+def test_commands_before_db_upgrade_say_what_to_do(fresh_env: dict[str, str]) -> None:
+    for args in (("tickets", "list", "--json"), ("mailbox", "list", "--json")):
+        result = mailbot(fresh_env, *args)
+        assert result.returncode != 0
+        assert "mailbot db upgrade" in result.stderr
+        assert result.stdout == ""
+
+    ok(mailbot(fresh_env, "db", "upgrade"))
+    again = ok(mailbot(fresh_env, "db", "upgrade"))  # idempotent
+    assert again.stdout == ""
+    listed = ok(mailbot(fresh_env, "tickets", "list", "--json"))
+    assert json.loads(listed.stdout) == []
+
+
+def test_the_whole_flow_from_an_empty_database(
+    fresh_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+) -> None:
+    env = fresh_env
+    user, password = mailbox_user
+    assert ok(mailbot(env, "db", "upgrade")).stdout == ""
+    added = ok(mailbot(env, "mailbox", "add", "support",
+                       "--imap", f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX",
+                       "--smtp", f"smtp://127.0.0.1:{smtp_server.port}",
+                       "--address", "support@acme.test"))
+    assert added.stdout == ""
+    dovecot.append(user, password, customer_mail("cli1@mail.gmail.test"))
+    dovecot.append(user, password, customer_mail(
+        "cli2@mail.outlook.test", sender="John Smith <john.smith@outlook.test>",
+        subject="Refund for a damaged parcel",
+        body="Hello, my parcel arrived damaged and I would like a refund, please.",
+    ))
+    assert ok(mailbot(env, "poll", "--once")).stdout == ""
+    assert ok(mailbot(env, "worker", "--burst")).stdout == ""
+
+    listed = ok(mailbot(env, "tickets", "list", "--json"))
+    tickets = json.loads(listed.stdout)  # stdout is the JSON and nothing else
+    assert isinstance(tickets, list) and len(tickets) == 2
+    for ticket in tickets:
+        assert set(ticket) == TICKET_FIELDS, set(ticket) ^ TICKET_FIELDS
+        assert set(ticket["contact"]) == {"name", "email"}
+        for message in ticket["messages"]:
+            assert set(message) == MESSAGE_FIELDS
+            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent"}
+        assert ticket["status"] == "open" and ticket["channel"] == "email"
+        assert ticket["created_at"].endswith("Z") and ticket["acknowledged_at"].endswith("Z")
+    by_email = {t["contact"]["email"]: t for t in tickets}
+    spanish, english = by_email["ana.garcia@gmail.test"], by_email["john.smith@outlook.test"]
+    assert spanish["contact"]["name"] == "Ana García"  # UTF-8 survives the pipe
+    assert (spanish["language"], english["language"]) == ("es", "en")
+    assert spanish["messages"][0] == {
+        "message_id": "cli1@mail.gmail.test", "from": "ana.garcia@gmail.test",
+        "subject": "Mi pedido no ha llegado", "text": spanish["messages"][0]["text"],
+        "received_at": spanish["messages"][0]["received_at"], "kind": "customer",
+    }
+    assert "todavía no ha llegado" in spanish["messages"][0]["text"]
+    assert len(smtp_server.wait_for(2)) == 2
+
+    shown = ok(mailbot(env, "tickets", "show", english["ref"], "--json"))
+    assert json.loads(shown.stdout) == english
+    shown_lower = ok(mailbot(env, "tickets", "show", english["ref"].lower(), "--json"))
+    assert json.loads(shown_lower.stdout) == english
+
+    missing = mailbot(env, "tickets", "show", "NOPE", "--json")
+    assert missing.returncode != 0
+    assert missing.stdout == ""
+    assert "NOPE" in missing.stderr
+
+
+def test_mailbox_add_refuses_bad_input_clearly(
+    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+) -> None:
+    user, password = mailbox_user
+    imap = f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX"
+    smtp = smtp_server.smtp_url()
+    cases = {
+        "imap://": ("--imap", f"ftp://{user}:{password}@127.0.0.1/INBOX", "--smtp", smtp),
+        "bad port": ("--imap", f"imap://{user}:{password}@127.0.0.1:99999/INBOX", "--smtp", smtp),
+        "needs a user": ("--imap", f"imap://127.0.0.1:{dovecot.imap_port}/INBOX", "--smtp", smtp),
+        "smtp://": ("--imap", imap, "--smtp", "http://127.0.0.1:25"),
+        "not an e-mail address": ("--imap", imap, "--smtp", smtp, "--address", "support"),
+    }
+
+    def attempt(args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        if "--address" not in args:
+            args = (*args, "--address", "support@acme.test")
+        return mailbot(mailbot_env, "mailbox", "add", "support", *args)
+
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        results = dict(zip(cases, pool.map(attempt, cases.values()), strict=True))
+    for expected, result in results.items():
+        assert result.returncode != 0, expected
+        assert result.stdout == "", expected
+        assert expected in result.stderr, (expected, result.stderr)
+        assert "Traceback" not in result.stderr
+
+    ok(attempt(("--imap", imap, "--smtp", smtp)))
+    twice = attempt(("--imap", imap, "--smtp", smtp))
+    assert twice.returncode != 0 and "already exists" in twice.stderr
+    listed = json.loads(ok(mailbot(mailbot_env, "mailbox", "list", "--json")).stdout)
+    assert [m["name"] for m in listed] == ["support"]
+    assert password not in json.dumps(listed)  # never the secrets
+
+
+def test_poll_once_exits_non_zero_when_a_mailbox_fails(
+    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+) -> None:
+    user, _ = mailbox_user
+    ok(mailbot(mailbot_env, "mailbox", "add", "broken",
+               "--imap", f"imap://{user}:wrong@127.0.0.1:{dovecot.imap_port}/INBOX",
+               "--smtp", smtp_server.smtp_url(), "--address", "support@acme.test"))
+    result = mailbot(mailbot_env, "poll", "--once")
+    assert result.stdout == ""
+    assert result.returncode != 0
+    assert "mailbox broken:" in result.stderr and "AUTHENTICATIONFAILED" in result.stderr
