@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Flask is imported in create_app: `mailbot admin` must not pay for it
-    from flask import Flask
+    from flask import Flask, Response
     from werkzeug.exceptions import HTTPException
-    from werkzeug.wrappers import Response
 
 PANEL_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -99,8 +98,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response | HTTPException:
-    from flask import render_template
-    from werkzeug.wrappers import Response
+    from flask import Response, render_template
 
     if error.code is None or error.code < 400:
         return error

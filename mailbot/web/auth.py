@@ -17,6 +17,7 @@ import redis
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     flash,
     g,
@@ -26,7 +27,6 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug.wrappers import Response
 
 from mailbot.store.panel_models import User
 from mailbot.timeutil import utcnow

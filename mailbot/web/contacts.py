@@ -5,10 +5,9 @@ addresses becomes two contacts until someone merges them here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
-from werkzeug.wrappers import Response
 
 from mailbot.store.models import Contact, ContactIdentity, Ticket
 from mailbot.web.audit import record

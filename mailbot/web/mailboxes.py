@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
 from mailbot.mailboxes import MailboxConfigError, MailboxSpec, add_mailbox, apply_spec
 from mailbot.store.models import Mailbox

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
 from mailbot.ack_templates import (
     SAMPLE_CONTEXT,

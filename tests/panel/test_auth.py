@@ -47,6 +47,7 @@ def test_wrong_password_is_refused(client: FlaskClient) -> None:
     response = client.post("/login", data={"email": ADMIN[0], "password": "wrong",
                                            "csrf_token": csrf_from(client)})
     assert response.status_code == 401
+    assert response.mimetype == "text/html"  # a page, not its source shown as text
     assert "Wrong e-mail or password" in response.get_data(as_text=True)
 
 

@@ -63,7 +63,7 @@ def test_add_and_edit_a_mailbox_keeping_the_secret(admin_client: FlaskClient, se
 
 def test_invalid_mailbox_is_refused_with_the_reason(admin_client: FlaskClient, session: Session) -> None:
     response = post(admin_client, "/mailboxes/new", mailbox_form(address="not-an-address"))
-    assert response.status_code == 422
+    assert response.status_code == 422 and response.mimetype == "text/html"
     assert "not an e-mail address" in response.get_data(as_text=True)
     assert session.scalar(select(Mailbox)) is None
 
