@@ -78,7 +78,7 @@ def build_ack(
         reply_to=reply_address(secret_key, support_address, ticket.ref),
         subject=subject,
         body=body,
-        internet_message_id=ack_message_id(ticket.ref, support_address),
+        internet_message_id=ack_message_id(secret_key, ticket.ref, support_address),
         in_reply_to=msg.message_id,
         references=" ".join(f"<{r}>" for r in references[-10:]),
         normalized_subject=normalize_subject(ticket.subject),

@@ -28,7 +28,7 @@ from mailbot.pipeline.refs import new_ref
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Attachment, Inbound, Mailbox, Message, OutboxEntry, Ticket
+from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc, utcnow
 
 log = logging.getLogger("mailbot.pipeline")
@@ -190,6 +190,9 @@ def _file_customer_message(
         )
         session.add(ticket)
         session.flush()
+        if hold:
+            log.warning("ticket %s held for review: %s", ticket.ref, hold)
+            session.add(Alert(kind="sender_held", mailbox_id=inbound.mailbox_id, detail=f"{ticket.ref}: {hold}"))
         reason = "new ticket"
         response_hours = enrichment.first_response_hours
     else:

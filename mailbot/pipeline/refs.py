@@ -47,7 +47,9 @@ def ref_from_reply_address(secret_key: str, address: str) -> str | None:
     return ref
 
 
-def ack_message_id(ref: str, support_address: str) -> str:
-    """Deterministic, so a retried send carries the same id and replies find the ticket."""
+def ack_message_id(secret_key: str, ref: str, support_address: str) -> str:
+    """Deterministic, so a retried send carries the same id and replies find the ticket;
+    signed, because In-Reply-To is trusted from any sender and a ref alone is public
+    (it stands in every acknowledgement's subject)."""
     domain = support_address.partition("@")[2] or "mailbot.invalid"
-    return f"mailbot.ack.{ref.lower()}@{domain}"
+    return f"mailbot.ack.{ref.lower()}.{_signature(secret_key, ref)}@{domain}"

@@ -59,7 +59,7 @@ def _substitute(raw: bytes, refs: dict[str, str], secret_key: str) -> bytes:
         if kind == "ref":
             return ref
         if kind == "ack_message_id":
-            return ack_message_id(ref, "support@acme.test")
+            return ack_message_id(secret_key, ref, "support@acme.test")
         return reply_address(secret_key, "support@acme.test", ref)
 
     return PLACEHOLDER.sub(lambda m: replace(m), raw.decode("latin-1")).encode("latin-1")

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from mailbot.pipeline.refs import ack_message_id
 from mailbot.store.models import Alert, Inbound, OutboxEntry
 from tests.fixtures.mail import Desk
 
@@ -46,7 +47,8 @@ def test_new_mail_becomes_one_ticket_and_one_localized_acknowledgement(desk: Des
     assert message["Auto-Submitted"] == "auto-replied"
     assert message["In-Reply-To"] == "<a1@mail.gmail.test>"
     assert f"[#{ticket['ref']}]" in message["Subject"]
-    assert message["Message-ID"] == f"<mailbot.ack.{ticket['ref'].lower()}@acme.test>"
+    expected_id = ack_message_id(desk.runtime.settings.secret_key, ticket["ref"], "support@acme.test")
+    assert message["Message-ID"] == f"<{expected_id}>"
     body = message.get_content()
     assert "Referencia del ticket: " + ticket["ref"] in body
     assert "24 horas" in body

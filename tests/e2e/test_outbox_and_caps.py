@@ -391,16 +391,13 @@ def test_processing_a_filed_row_again_changes_nothing(desk: Desk, support) -> No
     assert len(desk.tickets()) == 1 and len(outbox_rows(desk.runtime)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the acknowledgement's Message-ID is derived from the ref alone "
-    "(mailbot/pipeline/refs.py ack_message_id) and thread.py _by_header_chain trusts "
-    "In-Reply-To from anyone: knowing a ref is enough to join its ticket"))
 def test_a_stranger_cannot_join_by_forging_in_reply_to_from_a_known_ref(desk: Desk, support) -> None:
     user, password = support
     desk.dovecot.append(user, password, customer_mail("victim@mail.gmail.test"))
     desk.run()
     [ticket] = desk.tickets()
-    # Everything here is computable from the ref printed in any acknowledgement's subject.
+    # Everything here is computable from the ref printed in any acknowledgement's subject;
+    # the real acknowledgement's Message-ID is signed, so this one names no ticket.
     forged = f"<mailbot.ack.{ticket['ref'].lower()}@acme.test>"
     desk.dovecot.append(user, password, customer_mail(
         "intruder@mail.yahoo.test", sender="Eva <eva@yahoo.test>", subject="hola",

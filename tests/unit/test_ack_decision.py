@@ -9,7 +9,7 @@ import pytest
 from mailbot.ack_templates import available_languages, choose_language, render_ack
 from mailbot.message import InboundMessage
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
-from mailbot.pipeline.refs import ref_from_reply_address
+from mailbot.pipeline.refs import ack_message_id, ref_from_reply_address
 from mailbot.runtime import Runtime
 from mailbot.store.models import OutboxEntry, Ticket
 
@@ -132,7 +132,8 @@ def test_build_ack_fills_the_outbox_row(runtime: Runtime) -> None:
     assert entry.ticket_id == 7 and entry.mailbox_id == 3
     assert (entry.to_address, entry.from_address) == ("mario.rossi@libero.test", "support@acme.test")
     assert ref_from_reply_address("k", entry.reply_to or "") == "MB-7K3Q9P"
-    assert entry.internet_message_id == "mailbot.ack.mb-7k3q9p@acme.test"
+    assert entry.internet_message_id == ack_message_id("k", "MB-7K3Q9P", "support@acme.test")
+    assert entry.internet_message_id.startswith("mailbot.ack.mb-7k3q9p.")
     assert entry.in_reply_to == "m1@libero.test"
     assert entry.references == "<older@libero.test> <m1@libero.test>"
     assert entry.subject == "[#MB-7K3Q9P] Ordine non arrivato"

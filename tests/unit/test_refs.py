@@ -91,9 +91,15 @@ def test_addresses_without_a_valid_token_carry_no_ref(address: str) -> None:
 
 
 def test_ack_message_id_is_deterministic_per_ticket_and_domain() -> None:
-    first = ack_message_id("MB-7K3Q9P", "support@acme.test")
-    assert first == ack_message_id("MB-7K3Q9P", "support@acme.test")
-    assert first == "mailbot.ack.mb-7k3q9p@acme.test"
-    assert ack_message_id("MB-7K3Q9Q", "support@acme.test") != first
-    assert ack_message_id("MB-7K3Q9P", "ayuda@acme.es").endswith("@acme.es")
-    assert ack_message_id("MB-7K3Q9P", "") == "mailbot.ack.mb-7k3q9p@mailbot.invalid"
+    first = ack_message_id("k", "MB-7K3Q9P", "support@acme.test")
+    assert first == ack_message_id("k", "MB-7K3Q9P", "support@acme.test")
+    assert first.startswith("mailbot.ack.mb-7k3q9p.") and first.endswith("@acme.test")
+    assert ack_message_id("k", "MB-7K3Q9Q", "support@acme.test") != first
+    assert ack_message_id("k", "MB-7K3Q9P", "ayuda@acme.es").endswith("@acme.es")
+    assert ack_message_id("k", "MB-7K3Q9P", "").endswith("@mailbot.invalid")
+
+
+def test_ack_message_id_cannot_be_derived_from_the_ref_alone() -> None:
+    assert ack_message_id("k", "MB-7K3Q9P", "support@acme.test") != ack_message_id(
+        "other", "MB-7K3Q9P", "support@acme.test"
+    )
