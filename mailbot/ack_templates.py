@@ -142,7 +142,7 @@ def languages_from_store(session: Session) -> list[str]:
 def choose_language_from_store(session: Session, wanted: str | None, fallback: str) -> str:
     languages = languages_from_store(session)
     if wanted in languages:
-        return wanted  # type: ignore[return-value]
+        return wanted
     return fallback if fallback in languages else "en"
 
 

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from mailbot.store.panel_models import User
 from mailbot.timeutil import utcnow
@@ -64,7 +65,7 @@ def load_user() -> None:
         g.user = user
 
 
-def require_login() -> Response | None:
+def require_login() -> ResponseReturnValue | None:
     if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
         return None
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -90,7 +91,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("panel/login.html", email="", next=request.args.get("next", ""))
     email = request.form.get("email", "").strip().lower()
@@ -123,7 +124,7 @@ def login() -> Response | str:
 
 
 @bp.route("/logout", methods=["POST"])
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     sid = session.get("sid")
     if isinstance(sid, str):
         runtime().redis.delete(_session_key(sid))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
-def _sessions():  # type: ignore[no-untyped-def]
+
+def _sessions() -> sessionmaker[Session]:
     """Sessions on the configured database; not current_runtime(), which would start Redis."""
     from mailbot.config import load_settings
     from mailbot.store.db import session_factory

@@ -5,8 +5,9 @@ addresses becomes two contacts until someone merges them here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.store.models import Contact, ContactIdentity, Ticket
@@ -33,7 +34,7 @@ def merge_contacts(session: Session, keep: Contact, duplicate: Contact) -> None:
     for identity in list(duplicate.identities):
         identity.contact = keep  # through the relationship, or deleting the duplicate orphans it
     session.execute(
-        Ticket.__table__.update().where(Ticket.contact_id == duplicate.id).values(contact_id=keep.id)
+        update(Ticket).where(Ticket.contact_id == duplicate.id).values(contact_id=keep.id)
     )
     if not keep.name:
         keep.name = duplicate.name
@@ -101,16 +102,17 @@ def _find(reference: str) -> Contact | None:
 
 
 @bp.route("/contacts/<int:contact_id>/merge", methods=["POST"])
-def merge(contact_id: int) -> Response:
+def merge(contact_id: int) -> ResponseReturnValue:
     keep = _contact_or_404(contact_id)
     duplicate = _find(request.form.get("other", ""))
     if duplicate is None or duplicate.id == keep.id:
         flash("No other contact with that e-mail, handle or number.", "error")
         return redirect(url_for("contacts.show", contact_id=keep.id))
     before = {"kept": _contact_state(keep), "merged": _contact_state(duplicate)}
+    duplicate_id = duplicate.id
     merge_contacts(db(), keep, duplicate)
     db().refresh(keep)
     record(db(), "contact.merge", f"contact:{keep.id}", before, {"kept": _contact_state(keep)})
     db().commit()
-    flash(f"Contact #{before['merged']['id']} merged into this one.", "ok")  # type: ignore[index]
+    flash(f"Contact #{duplicate_id} merged into this one.", "ok")
     return redirect(url_for("contacts.show", contact_id=keep.id))

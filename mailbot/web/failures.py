@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
@@ -77,7 +78,7 @@ def _job_in_registry(queue_name: str, job_id: str) -> FailedJobRegistry:
 
 
 @bp.route("/failures/jobs/<queue_name>/<job_id>/retry", methods=["POST"])
-def retry_job(queue_name: str, job_id: str) -> Response:
+def retry_job(queue_name: str, job_id: str) -> ResponseReturnValue:
     registry = _job_in_registry(queue_name, job_id)
     try:
         registry.requeue(job_id)
@@ -90,7 +91,7 @@ def retry_job(queue_name: str, job_id: str) -> Response:
 
 
 @bp.route("/failures/jobs/<queue_name>/<job_id>/discard", methods=["POST"])
-def discard_job(queue_name: str, job_id: str) -> Response:
+def discard_job(queue_name: str, job_id: str) -> ResponseReturnValue:
     registry = _job_in_registry(queue_name, job_id)
     registry.remove(job_id, delete_job=True)
     record(db(), "job.discard", f"{queue_name}:{job_id}")
@@ -109,7 +110,7 @@ def _quarantined(inbound_id: int) -> Inbound:
 
 
 @bp.route("/failures/inbound/<int:inbound_id>/raw")
-def inbound_raw(inbound_id: int) -> Response:
+def inbound_raw(inbound_id: int) -> ResponseReturnValue:
     row = db().get(Inbound, inbound_id)
     if row is None:
         abort(404)
@@ -120,7 +121,7 @@ def inbound_raw(inbound_id: int) -> Response:
 
 
 @bp.route("/failures/inbound/<int:inbound_id>/retry", methods=["POST"])
-def retry_inbound(inbound_id: int) -> Response:
+def retry_inbound(inbound_id: int) -> ResponseReturnValue:
     row = _quarantined(inbound_id)
     before = {"status": row.status, "attempts": row.attempts, "error": row.error}
     row.status, row.attempts = "received", 0
@@ -132,7 +133,7 @@ def retry_inbound(inbound_id: int) -> Response:
 
 
 @bp.route("/failures/inbound/<int:inbound_id>/discard", methods=["POST"])
-def discard_inbound(inbound_id: int) -> Response:
+def discard_inbound(inbound_id: int) -> ResponseReturnValue:
     row = _quarantined(inbound_id)
     record(db(), "inbound.discard", f"inbound:{row.id}", {"status": row.status}, {"status": "discarded"})
     row.status = "discarded"
@@ -151,7 +152,7 @@ def _failed_outbox(outbox_id: int) -> OutboxEntry:
 
 
 @bp.route("/failures/outbox/<int:outbox_id>/retry", methods=["POST"])
-def retry_outbox(outbox_id: int) -> Response:
+def retry_outbox(outbox_id: int) -> ResponseReturnValue:
     row = _failed_outbox(outbox_id)
     before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
     # A full set of attempts again: the admin has presumably fixed what made it fail.
@@ -164,7 +165,7 @@ def retry_outbox(outbox_id: int) -> Response:
 
 
 @bp.route("/failures/outbox/<int:outbox_id>/discard", methods=["POST"])
-def discard_outbox(outbox_id: int) -> Response:
+def discard_outbox(outbox_id: int) -> ResponseReturnValue:
     row = _failed_outbox(outbox_id)
     record(db(), "outbox.discard", row.key, {"status": row.status}, {"status": "discarded"})
     row.status = "discarded"

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from mailbot.mailboxes import MailboxConfigError, MailboxSpec, add_mailbox, apply_spec
@@ -142,7 +143,7 @@ def _mailbox_or_404(mailbox_id: int) -> Mailbox:
 
 
 def _render_form(form: MailboxForm, mailbox: Mailbox | None = None,
-                 reports: list[ConnectionReport] | None = None, status: int = 200) -> Response:
+                 reports: list[ConnectionReport] | None = None, status: int = 200) -> ResponseReturnValue:
     masks = {"imap": _masked(mailbox.imap_secret), "smtp": _masked(mailbox.smtp_secret)} if mailbox else {}
     body = render_template("panel/mailbox_form.html", form=form, mailbox=mailbox, masks=masks,
                            reports=reports or [], security_choices=SECURITY_CHOICES)
@@ -156,13 +157,13 @@ def index() -> str:
 
 
 @bp.route("/mailboxes/new", methods=["GET"])
-def new() -> Response:
+def new() -> ResponseReturnValue:
     return _render_form(MailboxForm())
 
 
 @bp.route("/mailboxes/new", methods=["POST"])
 @admin_required
-def create() -> Response:
+def create() -> ResponseReturnValue:
     form = MailboxForm.from_request()
     try:
         mailbox = add_mailbox(db(), form.to_spec(), runtime().settings.secret_key)
@@ -179,14 +180,14 @@ def create() -> Response:
 
 
 @bp.route("/mailboxes/<int:mailbox_id>", methods=["GET"])
-def edit(mailbox_id: int) -> Response:
+def edit(mailbox_id: int) -> ResponseReturnValue:
     mailbox = _mailbox_or_404(mailbox_id)
     return _render_form(MailboxForm.from_mailbox(mailbox), mailbox)
 
 
 @bp.route("/mailboxes/<int:mailbox_id>", methods=["POST"])
 @admin_required
-def update(mailbox_id: int) -> Response:
+def update(mailbox_id: int) -> ResponseReturnValue:
     mailbox = _mailbox_or_404(mailbox_id)
     form = MailboxForm.from_request()
     before = snapshot(mailbox)
@@ -219,7 +220,7 @@ def update(mailbox_id: int) -> Response:
 
 @bp.route("/mailboxes/<int:mailbox_id>/test", methods=["POST"])
 @admin_required
-def test_connection(mailbox_id: int) -> Response:
+def test_connection(mailbox_id: int) -> ResponseReturnValue:
     """Tests the saved settings: save first, then test (the form says so)."""
     mailbox = _mailbox_or_404(mailbox_id)
     db().expunge(mailbox)
@@ -236,7 +237,7 @@ def test_connection(mailbox_id: int) -> Response:
 
 @bp.route("/mailboxes/<int:mailbox_id>/delete", methods=["POST"])
 @admin_required
-def delete(mailbox_id: int) -> Response:
+def delete(mailbox_id: int) -> ResponseReturnValue:
     mailbox = _mailbox_or_404(mailbox_id)
     record(db(), "mailbox.delete", f"mailbox:{mailbox.name}", snapshot(mailbox), None)
     db().delete(mailbox)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from mailbot.ack_templates import (
@@ -47,7 +48,7 @@ def _preview(source: str) -> tuple[str | None, str | None, str | None]:
     return subject, body, None
 
 
-def _editor(language: str, source: str, status: int = 200) -> Response:
+def _editor(language: str, source: str, status: int = 200) -> ResponseReturnValue:
     subject, body, error = _preview(source)
     page = render_template(
         "panel/template_edit.html", language=language, source=source, override=_override(language),
@@ -65,7 +66,7 @@ def index() -> str:
 
 
 @bp.route("/templates/<language>", methods=["GET"])
-def edit(language: str) -> Response:
+def edit(language: str) -> ResponseReturnValue:
     _language_or_404(language)
     override = _override(language)
     source = override.source if override else default_ack_source(language)
@@ -85,7 +86,7 @@ def preview(language: str) -> str:
 
 
 @bp.route("/templates/<language>", methods=["POST"])
-def save(language: str) -> Response:
+def save(language: str) -> ResponseReturnValue:
     _language_or_404(language)
     source = request.form.get("source", "").replace("\r\n", "\n")
     if request.form.get("action") == "preview":  # the no-JavaScript preview
@@ -94,7 +95,7 @@ def save(language: str) -> Response:
 
 
 @admin_required
-def _store(language: str, source: str) -> Response:
+def _store(language: str, source: str) -> ResponseReturnValue:
     try:
         check_ack_source(source)
     except AckTemplateError as error:
@@ -114,7 +115,7 @@ def _store(language: str, source: str) -> Response:
 
 @bp.route("/templates/<language>/reset", methods=["POST"])
 @admin_required
-def reset(language: str) -> Response:
+def reset(language: str) -> ResponseReturnValue:
     _language_or_404(language)
     override = _override(language)
     if override is not None:
@@ -128,7 +129,7 @@ def reset(language: str) -> Response:
 
 @bp.route("/templates/new", methods=["POST"])
 @admin_required
-def new() -> Response:
+def new() -> ResponseReturnValue:
     language = request.form.get("language", "").strip()
     if not LANGUAGE_RE.match(language) or len(language) > 8:
         flash("A language code looks like en, pt or pt-BR.", "error")

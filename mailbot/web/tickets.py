@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from mailbot.store.models import (
     Attachment,
@@ -66,7 +66,7 @@ class TicketFilters:
         return query
 
 
-def _distinct(column):  # type: ignore[no-untyped-def]
+def _distinct(column: InstrumentedAttribute[str]) -> list[str]:
     return [v for v in db().scalars(select(column).distinct().order_by(column)) if v]
 
 
