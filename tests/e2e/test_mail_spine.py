@@ -10,22 +10,7 @@ from sqlalchemy import select
 from mailbot.pipeline.refs import ack_message_id
 from mailbot.store.models import Alert, Inbound, OutboxEntry
 from tests.fixtures.mail import Desk
-
-
-def customer_mail(
-    message_id: str,
-    subject: str = "Mi pedido no ha llegado",
-    body: str = "Hola, hice un pedido hace dos semanas y todavía no ha llegado. ¿Podéis ayudarme?",
-    sender: str = "Ana García <ana.garcia@gmail.test>",
-    to: str = "support@acme.test",
-    extra_headers: str = "",
-) -> bytes:
-    return (
-        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{message_id}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
-        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Transfer-Encoding: 8bit\r\n{extra_headers}\r\n{body}\r\n"
-    ).encode()
+from tests.fixtures.messages import customer_mail
 
 
 @pytest.mark.postgres
