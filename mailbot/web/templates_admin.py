@@ -30,7 +30,8 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$")
 
 
 def _language_or_404(language: str) -> str:
-    if not LANGUAGE_RE.match(language) or len(language) > 8:
+    # "new" fits the pattern but is the add-a-language route's own name.
+    if not LANGUAGE_RE.match(language) or len(language) > 8 or language == "new":
         abort(404)
     return language
 
