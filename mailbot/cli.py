@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from mailbot.config import load_settings
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
+from mailbot.web.commands import admin
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -224,7 +225,8 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 
     run_demo(data_dir=data_dir, port=port, once=once)
 
-from mailbot.web.commands import admin as _admin; main.add_command(_admin)  # noqa: E402,E702,I001
+
+main.add_command(admin)
 
 if __name__ == "__main__":
     main()
