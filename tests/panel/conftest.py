@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.store.db import session_factory
-from mailbot.store.migrate import upgrade_database
 from mailbot.web import create_app
 from mailbot.web.passwords import create_user
 
@@ -28,64 +23,18 @@ AGENT = ("agent@example.com", "agent password 123")
 SECRET_KEY = "panel-tests-secret-key"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    """A private redis-server on a free TCP port for the whole session; its URL."""
-    directory = Path(tempfile.mkdtemp(prefix="mailbot-panel-redis-"))
-    port = _free_port()
-    process = subprocess.Popen(
-        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
-         "--bind", "127.0.0.1", "--dir", str(directory), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def migrated_database() -> Iterator[Path]:
-    """A database migrated once; each test gets a copy, which is much faster than migrating."""
-    directory = Path(tempfile.mkdtemp(prefix="mailbot-panel-db-"))
-    path = directory / "template.sqlite3"
-    upgrade_database(f"sqlite:///{path}")
-    yield path
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 @pytest.fixture
-def panel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: str,
-              migrated_database: Path) -> str:
+def panel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisInstance,
+              sqlite_template: Path) -> str:
     """Environment for current_runtime(); returns the database URL."""
     db_path = tmp_path / "mailbot.sqlite3"
-    shutil.copy(migrated_database, db_path)
+    shutil.copy(sqlite_template, db_path)
     url = f"sqlite:///{db_path}"
     monkeypatch.setenv("MAILBOT_DATABASE_URL", url)
-    monkeypatch.setenv("MAILBOT_REDIS_URL", redis_server)
+    monkeypatch.setenv("MAILBOT_REDIS_URL", redis_server.url)
     monkeypatch.setenv("MAILBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MAILBOT_SECRET_KEY", SECRET_KEY)
-    redis.Redis.from_url(redis_server).flushdb()
+    redis_server.flush()
     return url
 
 
