@@ -82,21 +82,38 @@ def mailbox() -> None:
 @click.option("--smtp", "smtp_url", required=True, help="smtp[s]://[USER:PASS@]HOST:PORT")
 @click.option("--address", required=True, help="The support address customers write to.")
 @click.option("--starttls", is_flag=True, help="Upgrade plain imap:// and smtp:// connections with STARTTLS.")
-@click.option("--after-process", type=click.Choice(["keep", "seen", "move"]), default="keep",
-              show_default=True, help="What to do on the server once a message is filed.")
+@click.option(
+    "--after-process",
+    type=click.Choice(["keep", "seen", "move"]),
+    default="keep",
+    show_default=True,
+    help="What to do on the server once a message is filed.",
+)
 @click.option("--move-to", default=None, help="Folder for --after-process move (default Processed).")
 @click.option("--language", default=None, help="Fallback language for acknowledgements.")
-@click.option("--oauth-provider", default=None,
-              help="Log in with XOAUTH2; the URL's password is this provider's secret.")
-def mailbox_add(name: str, imap_url: str, smtp_url: str, address: str, starttls: bool,
-                after_process: str, move_to: str | None, language: str | None,
-                oauth_provider: str | None) -> None:
+@click.option(
+    "--oauth-provider",
+    default=None,
+    help="Log in with XOAUTH2; the URL's password is this provider's secret.",
+)
+def mailbox_add(
+    name: str,
+    imap_url: str,
+    smtp_url: str,
+    address: str,
+    starttls: bool,
+    after_process: str,
+    move_to: str | None,
+    language: str | None,
+    oauth_provider: str | None,
+) -> None:
     """Add a mailbox. Mail already in it is imported as history, never acknowledged."""
     from mailbot.mailboxes import MailboxConfigError, MailboxSpec, add_mailbox
 
     runtime = _runtime()
-    spec = MailboxSpec(name, imap_url, smtp_url, address, starttls, after_process, move_to,
-                       language, oauth_provider)
+    spec = MailboxSpec(
+        name, imap_url, smtp_url, address, starttls, after_process, move_to, language, oauth_provider
+    )
     try:
         with runtime.sessions.begin() as session:
             created = add_mailbox(session, spec, runtime.settings.secret_key)
@@ -116,9 +133,14 @@ def mailbox_list(as_json: bool) -> None:
     with runtime.sessions() as session:
         rows = [
             {
-                "name": m.name, "address": m.address, "imap": f"{m.imap_host}:{m.imap_port}",
-                "folder": m.imap_folder, "security": m.imap_security, "enabled": m.enabled,
-                "last_sync_at": iso(m.last_sync_at), "last_error": m.last_error,
+                "name": m.name,
+                "address": m.address,
+                "imap": f"{m.imap_host}:{m.imap_port}",
+                "folder": m.imap_folder,
+                "security": m.imap_security,
+                "enabled": m.enabled,
+                "last_sync_at": iso(m.last_sync_at),
+                "last_error": m.last_error,
             }
             for m in session.scalars(select(Mailbox).order_by(Mailbox.name))
         ]
@@ -126,8 +148,10 @@ def mailbox_list(as_json: bool) -> None:
         _print_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['name']:<20} {row['address']:<32} {row['imap']:<28} "
-                   f"last sync {row['last_sync_at'] or 'never'}  {row['last_error'] or ''}")
+        click.echo(
+            f"{row['name']:<20} {row['address']:<32} {row['imap']:<28} "
+            f"last sync {row['last_sync_at'] or 'never'}  {row['last_error'] or ''}"
+        )
 
 
 @mailbox.command("remove")
@@ -190,8 +214,10 @@ def tickets_list(as_json: bool) -> None:
         _print_json(data)
         return
     for t in data:
-        click.echo(f"{t['ref']}  {t['status']:<7} {t['language']}  {t['priority']:<7} "
-                   f"{t['contact']['email'] or t['contact']['name']:<32} {t['subject']}")
+        click.echo(
+            f"{t['ref']}  {t['status']:<7} {t['language']}  {t['priority']:<7} "
+            f"{t['contact']['email'] or t['contact']['name']:<32} {t['subject']}"
+        )
 
 
 @tickets.command("show")
@@ -209,8 +235,10 @@ def tickets_show(ref: str, as_json: bool) -> None:
         _print_json(data)
         return
     click.echo(f"{data['ref']} [{data['status']}] {data['subject']}")
-    click.echo(f"contact: {data['contact']['name']} <{data['contact']['email']}>  "
-               f"language: {data['language']}  priority: {data['priority']}")
+    click.echo(
+        f"contact: {data['contact']['name']} <{data['contact']['email']}>  "
+        f"language: {data['language']}  priority: {data['priority']}"
+    )
     for m in data["messages"]:
         click.echo(f"\n--- {m['kind']} from {m['from']} at {m['received_at']}\n{m['text']}")
 

@@ -26,32 +26,67 @@ from mailbot.store.migrate import upgrade_database
 from mailbot.ticket_json import list_tickets_json
 
 HISTORY = [
-    ("Carla Rossi <carla.rossi@libero.test>", "Fattura di marzo",
-     "Buongiorno, potreste reinviarmi la fattura di marzo? Grazie, Carla"),
-    ("John Miller <john.miller@outlook.test>", "Password reset",
-     "Hi, I could not reset my password last week. It works now, thanks anyway."),
+    (
+        "Carla Rossi <carla.rossi@libero.test>",
+        "Fattura di marzo",
+        "Buongiorno, potreste reinviarmi la fattura di marzo? Grazie, Carla",
+    ),
+    (
+        "John Miller <john.miller@outlook.test>",
+        "Password reset",
+        "Hi, I could not reset my password last week. It works now, thanks anyway.",
+    ),
 ]
 
 NEW_MAIL = [
-    ("Ana García <ana.garcia@gmail.test>", "Mi pedido no ha llegado", "demo-1@mail.gmail.test", "",
-     "Hola, hice el pedido 48213 hace dos semanas y todavía no ha llegado. ¿Podéis decirme algo?\n\n"
-     "Gracias,\nAna"),
-    ("Marco Bianchi <marco.bianchi@libero.test>", "Rimborso non ricevuto", "demo-2@libero.test", "",
-     "Ciao, ho restituito le scarpe il 2 novembre ma non ho ancora ricevuto il rimborso. "
-     "È urgente, grazie.\n\nMarco"),
-    ("Emma Clarke <emma.clarke@yahoo.test>", "Wrong size delivered", "demo-3@yahoo.test", "",
-     "Hello, I ordered a medium jacket and received a large one. How can I exchange it?\n\nEmma"),
+    (
+        "Ana García <ana.garcia@gmail.test>",
+        "Mi pedido no ha llegado",
+        "demo-1@mail.gmail.test",
+        "",
+        "Hola, hice el pedido 48213 hace dos semanas y todavía no ha llegado. ¿Podéis decirme algo?\n\n"
+        "Gracias,\nAna",
+    ),
+    (
+        "Marco Bianchi <marco.bianchi@libero.test>",
+        "Rimborso non ricevuto",
+        "demo-2@libero.test",
+        "",
+        "Ciao, ho restituito le scarpe il 2 novembre ma non ho ancora ricevuto il rimborso. "
+        "È urgente, grazie.\n\nMarco",
+    ),
+    (
+        "Emma Clarke <emma.clarke@yahoo.test>",
+        "Wrong size delivered",
+        "demo-3@yahoo.test",
+        "",
+        "Hello, I ordered a medium jacket and received a large one. How can I exchange it?\n\nEmma",
+    ),
     # The same message delivered a second time: no second ticket, no second answer.
-    ("Ana García <ana.garcia@gmail.test>", "Mi pedido no ha llegado", "demo-1@mail.gmail.test", "",
-     "Hola, hice el pedido 48213 hace dos semanas y todavía no ha llegado. ¿Podéis decirme algo?\n\n"
-     "Gracias,\nAna"),
+    (
+        "Ana García <ana.garcia@gmail.test>",
+        "Mi pedido no ha llegado",
+        "demo-1@mail.gmail.test",
+        "",
+        "Hola, hice el pedido 48213 hace dos semanas y todavía no ha llegado. ¿Podéis decirme algo?\n\n"
+        "Gracias,\nAna",
+    ),
     # Ana writes again about the same matter: it joins her open ticket.
-    ("Ana García <ana.garcia@gmail.test>", "Mi pedido no ha llegado", "demo-4@mail.gmail.test", "",
-     "Perdón, olvidé decir que la dirección es Calle Mayor 5, Madrid."),
+    (
+        "Ana García <ana.garcia@gmail.test>",
+        "Mi pedido no ha llegado",
+        "demo-4@mail.gmail.test",
+        "",
+        "Perdón, olvidé decir que la dirección es Calle Mayor 5, Madrid.",
+    ),
     # An out-of-office reply: stored, never answered.
-    ("Emma Clarke <emma.clarke@yahoo.test>", "Automatic reply: Wrong size delivered",
-     "demo-5@yahoo.test", "Auto-Submitted: auto-replied\n",
-     "I am out of the office until Monday."),
+    (
+        "Emma Clarke <emma.clarke@yahoo.test>",
+        "Automatic reply: Wrong size delivered",
+        "demo-5@yahoo.test",
+        "Auto-Submitted: auto-replied\n",
+        "I am out of the office until Monday.",
+    ),
 ]
 
 
@@ -84,18 +119,39 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
     try:
         for sender, subject, body in HISTORY:
             old_mail = _mail(sender, subject, body, secrets.token_hex(8) + "@old.test")
-            dovecot.append("support", password, old_mail, msg_time=dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC))
+            dovecot.append(
+                "support", password, old_mail, msg_time=dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+            )
         with runtime.sessions.begin() as session:
-            add_mailbox(session, MailboxSpec("support", dovecot.imap_url("support", password),
-                                             smtp.smtp_url(), "support@acme.test"), settings.secret_key)
+            add_mailbox(
+                session,
+                MailboxSpec(
+                    "support", dovecot.imap_url("support", password), smtp.smtp_url(), "support@acme.test"
+                ),
+                settings.secret_key,
+            )
         admin_password = _create_admin(base)
         env = {**os.environ, "MAILBOT_REDIS_URL": runtime.redis_url}
         mailbot = [sys.executable, "-m", "mailbot.cli"]
         processes.append(subprocess.Popen([*mailbot, "poll"], env=env))
         processes.append(subprocess.Popen([*mailbot, "worker"], env=env))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--log-level", "warning", "mailbot.web.wsgi:app"], env=env))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "2",
+                    "--log-level",
+                    "warning",
+                    "mailbot.web.wsgi:app",
+                ],
+                env=env,
+            )
+        )
         _say(f"mailbot demo: tickets at http://127.0.0.1:{port}")
         _say(f"  log in as admin@acme.test / {admin_password}")
         for sender, subject, message_id, extra, body in NEW_MAIL:
@@ -130,7 +186,8 @@ def _create_admin(base: Path) -> str:
     password = secrets.token_urlsafe(9)
     result = subprocess.run(
         [sys.executable, "-m", "mailbot.cli", "admin", "create", "admin@acme.test", "--password", password],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         return "(no panel users yet: " + result.stderr.strip().splitlines()[-1] + ")"
@@ -155,8 +212,9 @@ def _print_summary(runtime) -> None:  # type: ignore[no-untyped-def]
     for t in tickets:
         kinds = ", ".join(m["kind"] for m in t["messages"])
         acked = "acknowledged" if t["acknowledged_at"] else "not acknowledged (history)"
-        _say(f"  {t['ref']}  {t['language']}  {t['contact']['email']:<30} {t['subject']:<28} "
-             f"[{kinds}] {acked}")
+        _say(
+            f"  {t['ref']}  {t['language']}  {t['contact']['email']:<30} {t['subject']:<28} [{kinds}] {acked}"
+        )
 
 
 def _say(text: str) -> None:

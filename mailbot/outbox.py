@@ -91,8 +91,14 @@ def mark_retry(session: Session, entry: OutboxEntry, error: str) -> datetime | N
         return None
     entry.status = "pending"
     entry.next_attempt_at = utcnow() + backoff(entry.attempts)
-    log.warning("outbox %s (%s): attempt %s failed, retry at %s: %s",
-                entry.id, entry.key, entry.attempts, entry.next_attempt_at, error)
+    log.warning(
+        "outbox %s (%s): attempt %s failed, retry at %s: %s",
+        entry.id,
+        entry.key,
+        entry.attempts,
+        entry.next_attempt_at,
+        error,
+    )
     return entry.next_attempt_at
 
 

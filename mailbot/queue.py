@@ -28,6 +28,4 @@ def enqueue_processing(runtime: Runtime, inbound_ids: list[int]) -> None:
 
 def enqueue_delivery(runtime: Runtime, outbox_ids: list[int]) -> None:
     if outbox_ids:
-        queue(runtime, OUTBOX_QUEUE).enqueue(
-            "mailbot.jobs.deliver_outbox_batch", outbox_ids, job_timeout=600
-        )
+        queue(runtime, OUTBOX_QUEUE).enqueue("mailbot.jobs.deliver_outbox_batch", outbox_ids, job_timeout=600)

@@ -61,15 +61,24 @@ def _start(directory: Path, socket: Path) -> None:
     subprocess.run(
         [
             binary,
-            "--port", "0",  # no TCP listener: only our own processes talk to it
-            "--unixsocket", str(socket),
-            "--unixsocketperm", "700",
-            "--dir", str(directory),
-            "--appendonly", "yes",
-            "--save", "",
-            "--daemonize", "yes",
-            "--pidfile", str(directory / "redis.pid"),
-            "--logfile", str(directory / "redis.log"),
+            "--port",
+            "0",  # no TCP listener: only our own processes talk to it
+            "--unixsocket",
+            str(socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(directory / "redis.log"),
         ],
         check=True,
     )

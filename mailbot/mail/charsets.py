@@ -58,9 +58,7 @@ _SINGLE_BYTE = re.compile(r"^(ascii|cp125\d|cp874|iso8859-\d+|mac-\w+|koi8-\w+|c
 # What cp1252-decoded Western European text contains besides ASCII. Used to decide
 # whether "windows-1252" is a sane reading of unlabelled 8-bit bytes.
 _WESTERN = set(
-    "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœŒ"
-    "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ"
-    "¿¡«»€–—‘’‚“”„…°ºª·•©®™£§´¨½¼¾×÷±\u00a0"
+    "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœŒÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ¿¡«»€–—‘’‚“”„…°ºª·•©®™£§´¨½¼¾×÷±\u00a0"
 )
 
 

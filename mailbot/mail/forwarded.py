@@ -14,9 +14,7 @@ from mailbot.message import ForwardedOrigin
 
 # Forward prefixes by locale: en Fwd/Fw, es RV, it I, pt Enc, de WG, fr TR.
 # Reply prefixes are listed too so that "RE: FW: ..." is still seen as a forward.
-_PREFIX = re.compile(
-    r"^\s*(fwd?|rv|i|enc|wg|tr|re|aw|r|ri|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE
-)
+_PREFIX = re.compile(r"^\s*(fwd?|rv|i|enc|wg|tr|re|aw|r|ri|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
 _FORWARD_PREFIXES = {"fwd", "fw", "rv", "i", "enc", "wg", "tr"}
 
 _BANNER = re.compile(

@@ -50,9 +50,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
     warnings: list[str] = []
     sender = _sender(msg, warnings)
     if sender is None:
-        raise UnparseableMessage(
-            "no usable sender: From, Sender, Reply-To and Return-Path hold no address"
-        )
+        raise UnparseableMessage("no usable sender: From, Sender, Reply-To and Return-Path hold no address")
     subject = _text_header(msg, "subject") or ""
     content_type = _content_type(msg)
     return_path = _return_path(msg)

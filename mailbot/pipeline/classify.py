@@ -120,9 +120,17 @@ _DAEMON_NAMES = frozenset({"mail delivery subsystem", "mail delivery system", "m
 _BOUNCE_SUBJECTS = tuple(
     fold(s)
     for s in (
-        "Undelivered Mail", "Undeliverable", "Delivery Status Notification",
-        "Delivery Failure", "Mail delivery failed", "Returned mail", "Failure Notice",
-        "No se puede entregar", "Non recapitabile", "Unzustellbar", "Non remis",
+        "Undelivered Mail",
+        "Undeliverable",
+        "Delivery Status Notification",
+        "Delivery Failure",
+        "Mail delivery failed",
+        "Returned mail",
+        "Failure Notice",
+        "No se puede entregar",
+        "Non recapitabile",
+        "Unzustellbar",
+        "Non remis",
         "Não é possível entregar",
     )
 )
@@ -163,7 +171,7 @@ def non_delivery(msg: InboundMessage, ctx: Context) -> str | None:
 # below are what real autoresponders set instead of, or as well as, RFC 3834.
 
 
-@rule(AUTO_REPLY, "Auto-Submitted other than \"no\" (RFC 3834 §5).")
+@rule(AUTO_REPLY, 'Auto-Submitted other than "no" (RFC 3834 §5).')
 def auto_submitted(msg: InboundMessage, ctx: Context) -> str | None:
     value = _header(msg, "auto-submitted")
     # Parameters are allowed: "auto-replied; owner-email=..." (RFC 3834 §5.1).
@@ -259,13 +267,32 @@ def noreply_sender(msg: InboundMessage, ctx: Context) -> str | None:
 # automatic reply did not help" is still a customer.  Matching is accent- and
 # case-blind because clients vary ("Réponse automatique", "REPONSE AUTOMATIQUE").
 _OOO_PHRASES = (
-    "out of office", "out of the office", "automatic reply", "auto-reply", "auto reply",
-    "autoreply", "auto response", "away from office", "away from the office",
-    "respuesta automática", "fuera de la oficina", "fuera de oficina",
-    "risposta automatica", "fuori sede", "fuori ufficio", "fuori dall'ufficio",
-    "resposta automática", "fora do escritório",
-    "réponse automatique", "absence du bureau", "absent du bureau", "message d'absence",
-    "automatische antwort", "abwesenheitsnotiz", "außer haus", "ich bin außer haus",
+    "out of office",
+    "out of the office",
+    "automatic reply",
+    "auto-reply",
+    "auto reply",
+    "autoreply",
+    "auto response",
+    "away from office",
+    "away from the office",
+    "respuesta automática",
+    "fuera de la oficina",
+    "fuera de oficina",
+    "risposta automatica",
+    "fuori sede",
+    "fuori ufficio",
+    "fuori dall'ufficio",
+    "resposta automática",
+    "fora do escritório",
+    "réponse automatique",
+    "absence du bureau",
+    "absent du bureau",
+    "message d'absence",
+    "automatische antwort",
+    "abwesenheitsnotiz",
+    "außer haus",
+    "ich bin außer haus",
 )
 # Words that open ordinary sentences too ("Ausência de resposta", "On vacation
 # and my booking vanished"): automatic only when they stand alone before a separator.
@@ -286,11 +313,7 @@ _OOO_ANYWHERE_RE = re.compile(r"\bout of (?:the )?office\b(?! hours)")
 @rule(AUTO_REPLY, "An out-of-office subject in en, es, it, pt, fr or de.")
 def out_of_office_subject(msg: InboundMessage, ctx: Context) -> str | None:
     subject = fold(strip_reply_prefixes(msg.subject))
-    if (
-        _OOO_START_RE.match(subject)
-        or _OOO_WORD_RE.match(subject)
-        or _OOO_ANYWHERE_RE.search(subject)
-    ):
+    if _OOO_START_RE.match(subject) or _OOO_WORD_RE.match(subject) or _OOO_ANYWHERE_RE.search(subject):
         return f"out-of-office subject {msg.subject!r}"
     return None
 

@@ -32,9 +32,7 @@ def find_duplicate(
     session: Session, msg: InboundMessage, digest: str, now: datetime, window_seconds: int
 ) -> Message | None:
     if msg.message_id:
-        same_id = session.scalar(
-            select(Message).where(Message.internet_message_id == msg.message_id)
-        )
+        same_id = session.scalar(select(Message).where(Message.internet_message_id == msg.message_id))
         if same_id is not None:
             return same_id
     return session.scalar(

@@ -31,9 +31,7 @@ def identify_contact(session: Session, msg: InboundMessage) -> Contact:
     if contact is not None:
         if not contact.name and msg.sender_name:
             contact.name = msg.sender_name
-        has_identity = any(
-            i.channel == msg.channel and i.handle == handle for i in contact.identities
-        )
+        has_identity = any(i.channel == msg.channel and i.handle == handle for i in contact.identities)
         if has_identity:
             return contact
     if contact is None:

@@ -10,7 +10,6 @@ from mailbot.mail.parse import parse_email
 from mailbot.mail.quotes import split_reply
 from mailbot.message import InboundMessage
 
-
 MAX_FORWARD_DEPTH = 5
 
 

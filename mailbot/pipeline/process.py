@@ -102,7 +102,11 @@ def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
         return _record_failure(runtime, inbound_id, f"{type(error).__name__}: {error}")
     log.info(
         "inbound %s: %s %s ticket=%s (%s)",
-        inbound_id, outcome.status, outcome.kind, outcome.ticket_ref, outcome.reason,
+        inbound_id,
+        outcome.status,
+        outcome.kind,
+        outcome.ticket_ref,
+        outcome.reason,
     )
     return outcome
 
@@ -192,7 +196,9 @@ def _file_customer_message(
         session.flush()
         if hold:
             log.warning("ticket %s held for review: %s", ticket.ref, hold)
-            session.add(Alert(kind="sender_held", mailbox_id=inbound.mailbox_id, detail=f"{ticket.ref}: {hold}"))
+            session.add(
+                Alert(kind="sender_held", mailbox_id=inbound.mailbox_id, detail=f"{ticket.ref}: {hold}")
+            )
         reason = "new ticket"
         response_hours = enrichment.first_response_hours
     else:
@@ -226,8 +232,7 @@ def _file_customer_message(
             msg,
             support_address=ticket.support_address or (mailbox.address if mailbox else ""),
             secret_key=settings.secret_key,
-            default_language=(mailbox.default_language if mailbox else None)
-            or settings.default_language,
+            default_language=(mailbox.default_language if mailbox else None) or settings.default_language,
             response_hours=response_hours,
         )
         session.add(entry)

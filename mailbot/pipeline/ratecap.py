@@ -33,9 +33,12 @@ def ack_cap_reason(
 
 def burst_reason(session: Session, address: str, settings: Settings, now: datetime) -> str | None:
     since = now - timedelta(seconds=settings.ack_cap_window_seconds)
-    count = session.scalar(
-        select(func.count()).where(Message.from_address == address, Message.received_at >= since)
-    ) or 0
+    count = (
+        session.scalar(
+            select(func.count()).where(Message.from_address == address, Message.received_at >= since)
+        )
+        or 0
+    )
     if count >= settings.burst_hold_threshold:
         return f"{count} messages from {address} within the window: held for review"
     return None

@@ -18,9 +18,7 @@ TICKET_PREFIX = "MB-"
 _TICKET_CORE = rf"MB-[{TICKET_ALPHABET}]{{6}}"
 # Not glued to letters or digits on either side: "MB-7K3Q9PX" (seven
 # characters) or "XMB-7K3Q9P" are not references.
-_TICKET_REF_RE = re.compile(
-    rf"(?<![A-Za-z0-9_])({_TICKET_CORE})(?![A-Za-z0-9_])", re.IGNORECASE
-)
+_TICKET_REF_RE = re.compile(rf"(?<![A-Za-z0-9_])({_TICKET_CORE})(?![A-Za-z0-9_])", re.IGNORECASE)
 # The decorated forms we and customers write: "[#MB-…]", "[MB-…]", "(MB-…)", "#MB-…".
 _TICKET_TAG_RE = re.compile(
     rf"\[\s*#?{_TICKET_CORE}\s*\]|\(\s*#?{_TICKET_CORE}\s*\)"
@@ -33,8 +31,20 @@ _TICKET_TAG_RE = re.compile(
 # counter ("Re[2]:", "Re(2):") and a space before the colon ("RE :", French
 # typography) are allowed; "：" is the full-width colon of CJK clients.
 _PREFIX_WORDS = (
-    "re", "aw", "sv", "antw", "odp", "r", "rv", "res",
-    "fwd", "fw", "wg", "i", "enc", "tr",
+    "re",
+    "aw",
+    "sv",
+    "antw",
+    "odp",
+    "r",
+    "rv",
+    "res",
+    "fwd",
+    "fw",
+    "wg",
+    "i",
+    "enc",
+    "tr",
 )
 _LEADING_DECORATION_RE = re.compile(
     r"^\s*(?:"

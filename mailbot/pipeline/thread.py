@@ -86,9 +86,7 @@ def _same_party(owner: Contact, sender: Contact) -> bool:
     return False
 
 
-def _by_open_subject(
-    session: Session, msg: InboundMessage, contact: Contact | None
-) -> ThreadMatch | None:
+def _by_open_subject(session: Session, msg: InboundMessage, contact: Contact | None) -> ThreadMatch | None:
     subject = normalize_subject(msg.subject)
     if contact is None or not subject:
         return None
@@ -108,11 +106,40 @@ def _by_open_subject(
 # Sharing one of these domains says nothing about being colleagues.
 FREEMAIL_DOMAINS = frozenset(
     {
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.es",
-        "hotmail.it", "live.com", "msn.com", "yahoo.com", "yahoo.es", "yahoo.it",
-        "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "libero.it",
-        "virgilio.it", "tiscali.it", "alice.it", "orange.fr", "free.fr", "laposte.net",
-        "proton.me", "protonmail.com", "uol.com.br", "terra.com.br", "sapo.pt",
-        "gmail.test", "outlook.test", "yahoo.test", "libero.test", "web.test", "free.test",
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.es",
+        "hotmail.it",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.es",
+        "yahoo.it",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "libero.it",
+        "virgilio.it",
+        "tiscali.it",
+        "alice.it",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "proton.me",
+        "protonmail.com",
+        "uol.com.br",
+        "terra.com.br",
+        "sapo.pt",
+        "gmail.test",
+        "outlook.test",
+        "yahoo.test",
+        "libero.test",
+        "web.test",
+        "free.test",
     }
 )

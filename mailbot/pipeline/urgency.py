@@ -33,27 +33,42 @@ def _fold(text: str) -> str:
 # (level, cue label, pattern over casefolded, accent-free text)
 _CUES: tuple[tuple[str, str, str], ...] = (
     (URGENT, "urgent", r"urgen(?:t|te|tissimo|tisimo|temente|tly|cia|za)|dringend"),
-    (URGENT, "asap", r"asap|as soon as possible|lo antes posible|lo mas pronto posible"
-                     r"|il prima possibile|o mais rapido possivel|o quanto antes"
-                     r"|au plus vite|des que possible|so schnell wie moglich"),
-    (URGENT, "immediately", r"immediately|right away|inmediat[oa]|inmediatamente|de inmediato"
-                            r"|immediatamente|imediatamente|immediatement|sofort|subito"),
+    (
+        URGENT,
+        "asap",
+        r"asap|as soon as possible|lo antes posible|lo mas pronto posible"
+        r"|il prima possibile|o mais rapido possivel|o quanto antes"
+        r"|au plus vite|des que possible|so schnell wie moglich",
+    ),
+    (
+        URGENT,
+        "immediately",
+        r"immediately|right away|inmediat[oa]|inmediatamente|de inmediato"
+        r"|immediatamente|imediatamente|immediatement|sofort|subito",
+    ),
     (URGENT, "emergency", r"emergenc(?:y|ia)|emergenza|notfall"),
-    (HIGH, "legal threat", r"lawyers?|attorney|legal action|lawsuit|sue you|small claims"
-                           r"|abogad[oa]s?|demandar\w*|una demanda|denuncia(?:r|re)?|denuncio"
-                           r"|accion(?:es)? legal(?:es)?"
-                           r"|avvocat[oi]|azione legale|vie legali|advogad[oa]s?|acao judicial"
-                           r"|avocat|poursuites?|mise en demeure|(?:rechts)?anwalt|klage"
-                           r"|rechtliche schritte"),
-    (HIGH, "cancellation", r"cancel(?:l?ing)? (?:my|our|the) (?:account|subscription|contract"
-                           r"|membership|order)|close my account"
-                           r"|cancelar|cancelamento|disdire|disdetta|resilier|resiliation"
-                           r"|kundigen|kundigung"),
+    (
+        HIGH,
+        "legal threat",
+        r"lawyers?|attorney|legal action|lawsuit|sue you|small claims"
+        r"|abogad[oa]s?|demandar\w*|una demanda|denuncia(?:r|re)?|denuncio"
+        r"|accion(?:es)? legal(?:es)?"
+        r"|avvocat[oi]|azione legale|vie legali|advogad[oa]s?|acao judicial"
+        r"|avocat|poursuites?|mise en demeure|(?:rechts)?anwalt|klage"
+        r"|rechtliche schritte",
+    ),
+    (
+        HIGH,
+        "cancellation",
+        r"cancel(?:l?ing)? (?:my|our|the) (?:account|subscription|contract"
+        r"|membership|order)|close my account"
+        r"|cancelar|cancelamento|disdire|disdetta|resilier|resiliation"
+        r"|kundigen|kundigung",
+    ),
 )
 # Whole words only: "urgentemente" is a cue, "Sofortüberweisung" (a payment method) is not.
 _CUE_RES = tuple(
-    (level, label, re.compile(rf"(?<![a-z])(?:{pattern})(?![a-z])"))
-    for level, label, pattern in _CUES
+    (level, label, re.compile(rf"(?<![a-z])(?:{pattern})(?![a-z])")) for level, label, pattern in _CUES
 )
 
 # "not urgent", "no es urgente", "non è urgente", "nicht dringend", "pas urgent",
@@ -72,9 +87,7 @@ def _negated(text: str, start: int, label: str) -> bool:
     before = text[max(0, start - 30) : start]
     if label == "immediately" and text.startswith("subito", start) and _SUBIRE_RE.search(before):
         return True
-    return label in {"urgent", "asap", "immediately", "emergency"} and bool(
-        _NEGATION_RE.search(before)
-    )
+    return label in {"urgent", "asap", "immediately", "emergency"} and bool(_NEGATION_RE.search(before))
 
 
 def _shouting(subject: str) -> bool:

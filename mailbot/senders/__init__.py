@@ -25,9 +25,7 @@ class PermanentFailure(Exception):
 
 
 class Sender(Protocol):
-    def __call__(
-        self, runtime: Runtime, entry: OutboxEntry, before_handover: Callable[[], bool]
-    ) -> None: ...
+    def __call__(self, runtime: Runtime, entry: OutboxEntry, before_handover: Callable[[], bool]) -> None: ...
 
 
 SENDERS: dict[str, Sender] = {}

@@ -64,9 +64,13 @@ def sync_folder(
             last_uid = state.last_uid
         elif state is not None:
             report.uidvalidity_changed = True
-            _alert(session, mailbox, "uidvalidity_changed",
-                   f"{folder}: UIDVALIDITY changed from {state.uidvalidity} to {uidvalidity}; "
-                   "resyncing, messages already held are recognised by their bytes")
+            _alert(
+                session,
+                mailbox,
+                "uidvalidity_changed",
+                f"{folder}: UIDVALIDITY changed from {state.uidvalidity} to {uidvalidity}; "
+                "resyncing, messages already held are recognised by their bytes",
+            )
         stored_uids = set(
             session.scalars(
                 select(Inbound.imap_uid).where(
@@ -85,9 +89,13 @@ def sync_folder(
         # A UID we passed without storing: a fetch that failed, a message that reappeared.
         # Never silent: alert, then fetch it like new mail.
         with runtime.sessions.begin() as session:
-            _alert(session, mailbox, "sync_gap",
-                   f"{folder}: {len(report.gaps)} message(s) on the server were never stored "
-                   f"(UIDs {_uid_ranges(report.gaps)}); fetching them now")
+            _alert(
+                session,
+                mailbox,
+                "sync_gap",
+                f"{folder}: {len(report.gaps)} message(s) on the server were never stored "
+                f"(UIDs {_uid_ranges(report.gaps)}); fetching them now",
+            )
     cutoff = _cutoff(mailbox, runtime.settings.ack_cutoff_grace_seconds)
     batch_size = max(runtime.settings.imap_batch_size, 1)
     for start in range(0, len(missing), batch_size):
@@ -95,8 +103,15 @@ def sync_folder(
         fetched = client.fetch(batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
         with runtime.sessions.begin() as session:
             new_ids = _store_batch(
-                session, mailbox, folder, uidvalidity, batch, fetched, cutoff,
-                resync=report.uidvalidity_changed, report=report,
+                session,
+                mailbox,
+                folder,
+                uidvalidity,
+                batch,
+                fetched,
+                cutoff,
+                resync=report.uidvalidity_changed,
+                report=report,
             )
             _save_state(session, mailbox.id, folder, uidvalidity, max(batch))
         # Enqueued only once the rows are committed: durable before acknowledged.
@@ -108,8 +123,13 @@ def sync_folder(
     report.stored_count = len(stored_uids) + report.new + report.known_after_resync
     log.info(
         "mailbox %s/%s: server has %s, we hold %s, %s new, %s gap(s)%s",
-        mailbox.name, folder, report.server_count, report.stored_count, report.new,
-        len(report.gaps), " (UIDVALIDITY changed)" if report.uidvalidity_changed else "",
+        mailbox.name,
+        folder,
+        report.server_count,
+        report.stored_count,
+        report.new,
+        len(report.gaps),
+        " (UIDVALIDITY changed)" if report.uidvalidity_changed else "",
     )
     return report
 
@@ -230,9 +250,7 @@ def apply_after_process_policy(
                 client.expunge()
     with runtime.sessions.begin() as session:
         session.execute(
-            update(Inbound)
-            .where(Inbound.id.in_([row_id for row_id, _ in done]))
-            .values(server_done=True)
+            update(Inbound).where(Inbound.id.in_([row_id for row_id, _ in done])).values(server_done=True)
         )
     return len(uids)
 

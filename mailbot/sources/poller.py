@@ -155,8 +155,12 @@ class MailboxWatcher(threading.Thread):
         return any(b"EXISTS" in response for response in responses)
 
 
-def run_forever(runtime: Runtime, stop: threading.Event, refresh_seconds: float = 15.0,
-                on_start: Callable[[int], None] | None = None) -> None:
+def run_forever(
+    runtime: Runtime,
+    stop: threading.Event,
+    refresh_seconds: float = 15.0,
+    on_start: Callable[[int], None] | None = None,
+) -> None:
     """Watch every enabled mailbox until `stop` is set; mailboxes added later are picked up."""
     watchers: dict[int, MailboxWatcher] = {}
     while not stop.is_set():

@@ -40,7 +40,7 @@ def make_engine(database_url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return create_engine(database_url, pool_pre_ping=True)
 
 

@@ -158,9 +158,7 @@ class Ticket(Base):
     first_response_due_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     contact: Mapped[Contact] = relationship()
-    messages: Mapped[list[Message]] = relationship(
-        back_populates="ticket", order_by="Message.id"
-    )
+    messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
 
 
 class Message(Base):

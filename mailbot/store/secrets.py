@@ -32,11 +32,9 @@ def decrypt_secret(secret_key: str, stored: str) -> str:
     if not stored.startswith(PREFIX):
         raise SecretUnreadable("stored secret is not in the encrypted format")
     try:
-        return _fernet(secret_key).decrypt(stored[len(PREFIX):].encode()).decode()
+        return _fernet(secret_key).decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as error:
-        raise SecretUnreadable(
-            "stored secret cannot be decrypted: MAILBOT_SECRET_KEY has changed"
-        ) from error
+        raise SecretUnreadable("stored secret cannot be decrypted: MAILBOT_SECRET_KEY has changed") from error
 
 
 def mask_secret(plaintext: str) -> str:

@@ -78,7 +78,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     filters.init_app(app)
     for blueprint in (
-        dashboard.bp, tickets.bp, contacts.bp, mailboxes.bp, templates_admin.bp, failures.bp, audit.bp
+        dashboard.bp,
+        tickets.bp,
+        contacts.bp,
+        mailboxes.bp,
+        templates_admin.bp,
+        failures.bp,
+        audit.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
@@ -102,6 +108,7 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
 
     if error.code is None or error.code < 400:
         return error
-    body = render_template("panel/error.html", code=error.code, name=error.name,
-                           description=error.description)
+    body = render_template(
+        "panel/error.html", code=error.code, name=error.name, description=error.description
+    )
     return Response(body, status=error.code)

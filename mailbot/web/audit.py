@@ -56,9 +56,11 @@ def changed_keys(entry: AuditEntry) -> set[str]:
 def index() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     total = db().scalar(select(func.count(AuditEntry.id))) or 0
-    entries = list(db().scalars(
-        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ))
+    entries = list(
+        db().scalars(
+            select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        )
+    )
     rows = [
         {
             "entry": e,
@@ -68,5 +70,6 @@ def index() -> str:
         }
         for e in entries
     ]
-    return render_template("panel/audit.html", rows=rows, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    return render_template(
+        "panel/audit.html", rows=rows, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    )

@@ -25,10 +25,20 @@ def admin() -> None:
 
 @admin.command("create")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 10 characters; prompted for when not given.")
-@click.option("--role", type=click.Choice(["admin", "agent"]), default="admin", show_default=True,
-              help="Agents see everything but cannot change the configuration.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters; prompted for when not given.",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "agent"]),
+    default="admin",
+    show_default=True,
+    help="Agents see everything but cannot change the configuration.",
+)
 def create(email: str, password: str, role: str) -> None:
     """Create a panel user."""
     from mailbot.web.passwords import UserError, create_user

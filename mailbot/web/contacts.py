@@ -21,7 +21,10 @@ PAGE_SIZE = 50
 
 def _contact_state(contact: Contact) -> dict[str, object]:
     return {
-        "id": contact.id, "name": contact.name, "email": contact.email, "language": contact.language,
+        "id": contact.id,
+        "name": contact.name,
+        "email": contact.email,
+        "language": contact.language,
         "identities": sorted(f"{i.channel}:{i.handle}" for i in contact.identities),
     }
 
@@ -33,9 +36,7 @@ def merge_contacts(session: Session, keep: Contact, duplicate: Contact) -> None:
         raise ValueError("a contact cannot be merged with itself")
     for identity in list(duplicate.identities):
         identity.contact = keep  # through the relationship, or deleting the duplicate orphans it
-    session.execute(
-        update(Ticket).where(Ticket.contact_id == duplicate.id).values(contact_id=keep.id)
-    )
+    session.execute(update(Ticket).where(Ticket.contact_id == duplicate.id).values(contact_id=keep.id))
     if not keep.name:
         keep.name = duplicate.name
     if not keep.language:
@@ -52,10 +53,12 @@ def merge_contacts(session: Session, keep: Contact, duplicate: Contact) -> None:
 def index() -> str:
     q = request.args.get("q", "").strip()[:200]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    tickets = (select(Ticket.contact_id, func.count(Ticket.id).label("n"))
-               .group_by(Ticket.contact_id).subquery())
-    query = (select(Contact, func.coalesce(tickets.c.n, 0))
-             .outerjoin(tickets, tickets.c.contact_id == Contact.id))
+    tickets = (
+        select(Ticket.contact_id, func.count(Ticket.id).label("n")).group_by(Ticket.contact_id).subquery()
+    )
+    query = select(Contact, func.coalesce(tickets.c.n, 0)).outerjoin(
+        tickets, tickets.c.contact_id == Contact.id
+    )
     if q:
         pattern = f"%{q}%"
         handles = select(ContactIdentity.contact_id).where(ContactIdentity.handle.ilike(pattern))
@@ -63,11 +66,12 @@ def index() -> str:
             or_(Contact.name.ilike(pattern), Contact.email.ilike(pattern), Contact.id.in_(handles))
         )
     total = db().scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db().execute(
-        query.order_by(Contact.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render_template("panel/contacts.html", rows=rows, q=q, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    rows = (
+        db().execute(query.order_by(Contact.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    )
+    return render_template(
+        "panel/contacts.html", rows=rows, q=q, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    )
 
 
 def _contact_or_404(contact_id: int) -> Contact:
@@ -82,9 +86,9 @@ def _contact_or_404(contact_id: int) -> Contact:
 @bp.route("/contacts/<int:contact_id>")
 def show(contact_id: int) -> str:
     contact = _contact_or_404(contact_id)
-    tickets = list(db().scalars(
-        select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.created_at.desc())
-    ))
+    tickets = list(
+        db().scalars(select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.created_at.desc()))
+    )
     return render_template("panel/contact.html", contact=contact, tickets=tickets)
 
 
@@ -95,7 +99,8 @@ def _find(reference: str) -> Contact | None:
     found = db().scalar(select(Contact).where(func.lower(Contact.email) == reference.lower()))
     if found is None:
         found = db().scalar(
-            select(Contact).join(ContactIdentity)
+            select(Contact)
+            .join(ContactIdentity)
             .where(func.lower(ContactIdentity.handle) == reference.lower())
         )
     return found

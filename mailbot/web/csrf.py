@@ -35,11 +35,15 @@ def check_csrf() -> None:
         return
     expected = session.get(SESSION_KEY)
     sent = request.form.get(FORM_FIELD) or request.headers.get(HEADER) or ""
-    if not isinstance(expected, str) or not expected or not hmac.compare_digest(
-        expected.encode(), sent.encode()
+    if (
+        not isinstance(expected, str)
+        or not expected
+        or not hmac.compare_digest(expected.encode(), sent.encode())
     ):
-        abort(400, description="The form's security token is missing or has expired. "
-                               "Reload the page and try again.")
+        abort(
+            400,
+            description="The form's security token is missing or has expired. Reload the page and try again.",
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -43,27 +43,39 @@ def index() -> str:
         .order_by(Inbound.channel)
     ).all()
     unacknowledged_query = select(Ticket).where(Ticket.status == "open", Ticket.acknowledged_at.is_(None))
-    unacknowledged_total = session.scalar(
-        select(func.count()).select_from(unacknowledged_query.subquery())
-    ) or 0
-    unacknowledged = list(session.scalars(
-        unacknowledged_query.options(selectinload(Ticket.contact)).order_by(Ticket.created_at.desc()).limit(10)
-    ))
+    unacknowledged_total = (
+        session.scalar(select(func.count()).select_from(unacknowledged_query.subquery())) or 0
+    )
+    unacknowledged = list(
+        session.scalars(
+            unacknowledged_query.options(selectinload(Ticket.contact))
+            .order_by(Ticket.created_at.desc())
+            .limit(10)
+        )
+    )
     ack_status = {
-        key: status for key, status in session.execute(
-            select(OutboxEntry.key, OutboxEntry.status)
-            .where(OutboxEntry.key.in_([f"ack:{t.ref}" for t in unacknowledged]))
+        key: status
+        for key, status in session.execute(
+            select(OutboxEntry.key, OutboxEntry.status).where(
+                OutboxEntry.key.in_([f"ack:{t.ref}" for t in unacknowledged])
+            )
         )
     }
     answered = exists().where(Message.ticket_id == Ticket.id, Message.kind == "agent")
-    at_risk = list(session.scalars(
-        select(Ticket)
-        .options(selectinload(Ticket.contact))
-        .where(Ticket.status == "open", Ticket.first_response_due_at.is_not(None),
-               Ticket.first_response_due_at <= now + SLA_RISK_WINDOW, ~answered)
-        .order_by(Ticket.first_response_due_at)
-        .limit(20)
-    ))
+    at_risk = list(
+        session.scalars(
+            select(Ticket)
+            .options(selectinload(Ticket.contact))
+            .where(
+                Ticket.status == "open",
+                Ticket.first_response_due_at.is_not(None),
+                Ticket.first_response_due_at <= now + SLA_RISK_WINDOW,
+                ~answered,
+            )
+            .order_by(Ticket.first_response_due_at)
+            .limit(20)
+        )
+    )
     failures = {
         "quarantined": session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "quarantined")),
         "outbox": session.scalar(
@@ -74,9 +86,9 @@ def index() -> str:
         "inbound": session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "received")),
         "outbox": session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.status == "pending")),
     }
-    alerts = list(session.scalars(
-        select(Alert).where(Alert.resolved_at.is_(None)).order_by(Alert.id.desc()).limit(10)
-    ))
+    alerts = list(
+        session.scalars(select(Alert).where(Alert.resolved_at.is_(None)).order_by(Alert.id.desc()).limit(10))
+    )
     mailboxes = list(session.scalars(select(Mailbox).order_by(Mailbox.name)))
     return render_template(
         "panel/dashboard.html",

@@ -56,19 +56,34 @@ def _failed_jobs() -> list[FailedJob]:
 
 @bp.route("/failures")
 def index() -> str:
-    quarantined = list(db().scalars(
-        select(Inbound).where(Inbound.status == "quarantined").order_by(Inbound.id.desc()).limit(MAX_LISTED)
-    ))
-    outbox = list(db().scalars(
-        select(OutboxEntry).where(OutboxEntry.status.in_(("failed", "uncertain")))
-        .order_by(OutboxEntry.id.desc()).limit(MAX_LISTED)
-    ))
+    quarantined = list(
+        db().scalars(
+            select(Inbound)
+            .where(Inbound.status == "quarantined")
+            .order_by(Inbound.id.desc())
+            .limit(MAX_LISTED)
+        )
+    )
+    outbox = list(
+        db().scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.status.in_(("failed", "uncertain")))
+            .order_by(OutboxEntry.id.desc())
+            .limit(MAX_LISTED)
+        )
+    )
     mailbox_names = {row.id: row.name for row in db().execute(select(Mailbox.id, Mailbox.name))}
-    return render_template("panel/failures.html", jobs=_failed_jobs(), quarantined=quarantined,
-                           outbox=outbox, mailbox_names=mailbox_names)
+    return render_template(
+        "panel/failures.html",
+        jobs=_failed_jobs(),
+        quarantined=quarantined,
+        outbox=outbox,
+        mailbox_names=mailbox_names,
+    )
 
 
 # -- rq jobs ---------------------------------------------------------------------------
+
 
 def _job_in_registry(queue_name: str, job_id: str) -> FailedJobRegistry:
     registry = _registry(queue_name)
@@ -101,6 +116,7 @@ def discard_job(queue_name: str, job_id: str) -> ResponseReturnValue:
 
 
 # -- quarantined inbound ---------------------------------------------------------------
+
 
 def _quarantined(inbound_id: int) -> Inbound:
     row = db().get(Inbound, inbound_id)
@@ -143,6 +159,7 @@ def discard_inbound(inbound_id: int) -> ResponseReturnValue:
 
 
 # -- outbox ----------------------------------------------------------------------------
+
 
 def _failed_outbox(outbox_id: int) -> OutboxEntry:
     row = db().get(OutboxEntry, outbox_id)

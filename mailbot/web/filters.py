@@ -13,9 +13,33 @@ from mailbot.timeutil import as_utc, utcnow
 # Only text structure survives: no style (CSS can exfiltrate and overlay), no images
 # (remote images are tracking pixels), no forms; links get rel=noopener noreferrer.
 ALLOWED_TAGS = {
-    "a", "b", "blockquote", "br", "code", "div", "em", "i", "li", "ol", "p", "pre",
-    "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul", "h1", "h2",
-    "h3", "h4", "hr",
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "div",
+    "em",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "span",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 

@@ -26,9 +26,23 @@ bp = Blueprint("mailboxes", __name__)
 
 SECURITY_CHOICES = ("tls", "starttls", "none")
 SNAPSHOT_FIELDS = (
-    "name", "address", "imap_host", "imap_port", "imap_security", "imap_user", "imap_folder",
-    "auth_method", "oauth_provider", "smtp_host", "smtp_port", "smtp_security", "smtp_user",
-    "after_process", "move_to_folder", "default_language", "enabled",
+    "name",
+    "address",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_user",
+    "imap_folder",
+    "auth_method",
+    "oauth_provider",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "after_process",
+    "move_to_folder",
+    "default_language",
+    "enabled",
 )
 
 
@@ -61,7 +75,8 @@ class MailboxForm:
         form = request.form
         values: dict[str, Any] = {
             name: form.get(name, "").strip()
-            for name in cls.__dataclass_fields__ if name not in {"enabled", "errors"}
+            for name in cls.__dataclass_fields__
+            if name not in {"enabled", "errors"}
         }
         # Passwords may legitimately begin or end with spaces.
         values["imap_password"] = form.get("imap_password", "")
@@ -71,13 +86,21 @@ class MailboxForm:
     @classmethod
     def from_mailbox(cls, mailbox: Mailbox) -> MailboxForm:
         return cls(
-            name=mailbox.name, address=mailbox.address, imap_host=mailbox.imap_host,
-            imap_port=str(mailbox.imap_port), imap_security=mailbox.imap_security,
-            imap_user=mailbox.imap_user, imap_folder=mailbox.imap_folder,
-            smtp_host=mailbox.smtp_host, smtp_port=str(mailbox.smtp_port),
-            smtp_security=mailbox.smtp_security, smtp_user=mailbox.smtp_user or "",
-            after_process=mailbox.after_process, move_to_folder=mailbox.move_to_folder or "",
-            default_language=mailbox.default_language or "", oauth_provider=mailbox.oauth_provider or "",
+            name=mailbox.name,
+            address=mailbox.address,
+            imap_host=mailbox.imap_host,
+            imap_port=str(mailbox.imap_port),
+            imap_security=mailbox.imap_security,
+            imap_user=mailbox.imap_user,
+            imap_folder=mailbox.imap_folder,
+            smtp_host=mailbox.smtp_host,
+            smtp_port=str(mailbox.smtp_port),
+            smtp_security=mailbox.smtp_security,
+            smtp_user=mailbox.smtp_user or "",
+            after_process=mailbox.after_process,
+            move_to_folder=mailbox.move_to_folder or "",
+            default_language=mailbox.default_language or "",
+            oauth_provider=mailbox.oauth_provider or "",
             enabled=mailbox.enabled,
         )
 
@@ -95,17 +118,25 @@ class MailboxForm:
             raise MailboxConfigError("with STARTTLS on one server, the other needs TLS or STARTTLS too")
         imap_scheme = "imaps" if self.imap_security == "tls" else "imap"
         smtp_scheme = "smtps" if self.smtp_security == "tls" else "smtp"
-        imap_url = (f"{imap_scheme}://{_userinfo(self.imap_user, self.imap_password or old_imap_secret)}"
-                    f"{_host(self.imap_host)}:{self.imap_port}/{quote(self.imap_folder or 'INBOX', safe='/')}"
-                    )
-        smtp_url = (f"{smtp_scheme}://{_userinfo(self.smtp_user, self.smtp_password or old_smtp_secret)}"
-                    f"{_host(self.smtp_host)}:{self.smtp_port}")
+        imap_url = (
+            f"{imap_scheme}://{_userinfo(self.imap_user, self.imap_password or old_imap_secret)}"
+            f"{_host(self.imap_host)}:{self.imap_port}/{quote(self.imap_folder or 'INBOX', safe='/')}"
+        )
+        smtp_url = (
+            f"{smtp_scheme}://{_userinfo(self.smtp_user, self.smtp_password or old_smtp_secret)}"
+            f"{_host(self.smtp_host)}:{self.smtp_port}"
+        )
         if not self.name:
             raise MailboxConfigError("the mailbox needs a name")
         return MailboxSpec(
-            name=self.name, imap_url=imap_url, smtp_url=smtp_url, address=self.address,
-            starttls=starttls, after_process=self.after_process,
-            move_to_folder=self.move_to_folder or None, default_language=self.default_language or None,
+            name=self.name,
+            imap_url=imap_url,
+            smtp_url=smtp_url,
+            address=self.address,
+            starttls=starttls,
+            after_process=self.after_process,
+            move_to_folder=self.move_to_folder or None,
+            default_language=self.default_language or None,
             oauth_provider=self.oauth_provider or None,
         )
 
@@ -142,11 +173,21 @@ def _mailbox_or_404(mailbox_id: int) -> Mailbox:
     return mailbox
 
 
-def _render_form(form: MailboxForm, mailbox: Mailbox | None = None,
-                 reports: list[ConnectionReport] | None = None, status: int = 200) -> ResponseReturnValue:
+def _render_form(
+    form: MailboxForm,
+    mailbox: Mailbox | None = None,
+    reports: list[ConnectionReport] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     masks = {"imap": _masked(mailbox.imap_secret), "smtp": _masked(mailbox.smtp_secret)} if mailbox else {}
-    body = render_template("panel/mailbox_form.html", form=form, mailbox=mailbox, masks=masks,
-                           reports=reports or [], security_choices=SECURITY_CHOICES)
+    body = render_template(
+        "panel/mailbox_form.html",
+        form=form,
+        mailbox=mailbox,
+        masks=masks,
+        reports=reports or [],
+        security_choices=SECURITY_CHOICES,
+    )
     return Response(body, status=status)
 
 
@@ -174,8 +215,9 @@ def create() -> ResponseReturnValue:
     mailbox.enabled = form.enabled
     record(db(), "mailbox.create", f"mailbox:{mailbox.name}", None, snapshot(mailbox))
     db().commit()
-    flash(f"Mailbox {mailbox.name} added. Mail already in it is imported as history, "
-          "never acknowledged.", "ok")
+    flash(
+        f"Mailbox {mailbox.name} added. Mail already in it is imported as history, never acknowledged.", "ok"
+    )
     return redirect(url_for("mailboxes.edit", mailbox_id=mailbox.id))
 
 
@@ -244,5 +286,3 @@ def delete(mailbox_id: int) -> ResponseReturnValue:
     db().commit()
     flash(f"Mailbox {mailbox.name} removed; its tickets stay.", "ok")
     return redirect(url_for("mailboxes.index"))
-
-

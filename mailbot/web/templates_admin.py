@@ -52,9 +52,15 @@ def _preview(source: str) -> tuple[str | None, str | None, str | None]:
 def _editor(language: str, source: str, status: int = 200) -> ResponseReturnValue:
     subject, body, error = _preview(source)
     page = render_template(
-        "panel/template_edit.html", language=language, source=source, override=_override(language),
-        has_default=default_ack_source(language) is not None, sample=SAMPLE_CONTEXT,
-        preview_subject=subject, preview_body=body, error=error,
+        "panel/template_edit.html",
+        language=language,
+        source=source,
+        override=_override(language),
+        has_default=default_ack_source(language) is not None,
+        sample=SAMPLE_CONTEXT,
+        preview_subject=subject,
+        preview_body=body,
+        error=error,
     )
     return Response(page, status=status)
 
@@ -62,8 +68,12 @@ def _editor(language: str, source: str, status: int = 200) -> ResponseReturnValu
 @bp.route("/templates")
 def index() -> str:
     overrides = {o.language: o for o in db().scalars(select(AckTemplateOverride))}
-    return render_template("panel/templates.html", languages=languages_from_store(db()),
-                           files=set(available_languages()), overrides=overrides)
+    return render_template(
+        "panel/templates.html",
+        languages=languages_from_store(db()),
+        files=set(available_languages()),
+        overrides=overrides,
+    )
 
 
 @bp.route("/templates/<language>", methods=["GET"])
@@ -82,8 +92,9 @@ def preview(language: str) -> str:
     """The preview fragment alone, for the editor's live update (static/template_preview.js)."""
     _language_or_404(language)
     subject, body, error = _preview(request.form.get("source", ""))
-    return render_template("panel/_template_preview.html", preview_subject=subject,
-                           preview_body=body, error=error)
+    return render_template(
+        "panel/_template_preview.html", preview_subject=subject, preview_body=body, error=error
+    )
 
 
 @bp.route("/templates/<language>", methods=["POST"])
@@ -120,8 +131,13 @@ def reset(language: str) -> ResponseReturnValue:
     _language_or_404(language)
     override = _override(language)
     if override is not None:
-        record(db(), "ack_template.reset", f"ack_template:{language}", {"source": override.source},
-               {"source": default_ack_source(language)})
+        record(
+            db(),
+            "ack_template.reset",
+            f"ack_template:{language}",
+            {"source": override.source},
+            {"source": default_ack_source(language)},
+        )
         db().delete(override)
         db().commit()
         flash(f"Template {language} is back to the default.", "ok")

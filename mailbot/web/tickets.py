@@ -52,11 +52,19 @@ class TicketFilters:
         if self.q:
             pattern = f"%{self.q}%"
             query = query.join(Contact, Ticket.contact_id == Contact.id).where(
-                or_(Ticket.ref.ilike(pattern), Ticket.subject.ilike(pattern),
-                    Contact.email.ilike(pattern), Contact.name.ilike(pattern))
+                or_(
+                    Ticket.ref.ilike(pattern),
+                    Ticket.subject.ilike(pattern),
+                    Contact.email.ilike(pattern),
+                    Contact.name.ilike(pattern),
+                )
             )
-        for column, value in ((Ticket.status, self.status), (Ticket.channel, self.channel),
-                              (Ticket.language, self.language), (Ticket.priority, self.priority)):
+        for column, value in (
+            (Ticket.status, self.status),
+            (Ticket.channel, self.channel),
+            (Ticket.language, self.language),
+            (Ticket.priority, self.priority),
+        ):
             if value:
                 query = query.where(column == value)
         if self.mailbox.isdigit():
@@ -76,11 +84,14 @@ def index() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = filters.apply(select(Ticket))
     total = db().scalar(select(func.count()).select_from(query.subquery())) or 0
-    tickets = list(db().scalars(
-        query.options(selectinload(Ticket.contact))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ))
+    tickets = list(
+        db().scalars(
+            query.options(selectinload(Ticket.contact))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
     return render_template(
         "panel/tickets.html",
         tickets=tickets,
@@ -109,18 +120,22 @@ def show(ref: str) -> str:
     if ticket is None:
         abort(404, description=f"There is no ticket {ref}.")
     inbound_ids = [m.inbound_id for m in ticket.messages if m.inbound_id]
-    inbound = {
-        row.id: row for row in db().scalars(select(Inbound).where(Inbound.id.in_(inbound_ids)))
-    } if inbound_ids else {}
-    other_tickets = list(db().scalars(
-        select(Ticket)
-        .where(Ticket.contact_id == ticket.contact_id, Ticket.id != ticket.id)
-        .order_by(Ticket.created_at.desc())
-        .limit(10)
-    ))
-    outbox = list(db().scalars(
-        select(OutboxEntry).where(OutboxEntry.ticket_id == ticket.id).order_by(OutboxEntry.id)
-    ))
+    inbound = (
+        {row.id: row for row in db().scalars(select(Inbound).where(Inbound.id.in_(inbound_ids)))}
+        if inbound_ids
+        else {}
+    )
+    other_tickets = list(
+        db().scalars(
+            select(Ticket)
+            .where(Ticket.contact_id == ticket.contact_id, Ticket.id != ticket.id)
+            .order_by(Ticket.created_at.desc())
+            .limit(10)
+        )
+    )
+    outbox = list(
+        db().scalars(select(OutboxEntry).where(OutboxEntry.ticket_id == ticket.id).order_by(OutboxEntry.id))
+    )
     mailbox = db().get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
     return render_template(
         "panel/ticket.html",
@@ -146,7 +161,8 @@ def attachment(attachment_id: int) -> Response:
 
 
 def _attachment_disposition(filename: str) -> str:
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
-                         for c in filename) or "attachment"
+    ascii_name = (
+        "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+        or "attachment"
+    )
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-

@@ -23,8 +23,16 @@ from tests.fixtures.messages import customer_mail
 pytestmark = pytest.mark.postgres
 
 TICKET_FIELDS = {
-    "ref", "status", "subject", "channel", "contact", "language", "priority",
-    "created_at", "acknowledged_at", "messages",
+    "ref",
+    "status",
+    "subject",
+    "channel",
+    "contact",
+    "language",
+    "priority",
+    "created_at",
+    "acknowledged_at",
+    "messages",
 }
 MESSAGE_FIELDS = {"message_id", "from", "subject", "text", "received_at", "kind"}
 
@@ -39,7 +47,11 @@ MAILBOT = _command()
 
 def mailbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*MAILBOT, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+        [*MAILBOT, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -76,23 +88,40 @@ def test_commands_before_db_upgrade_say_what_to_do(fresh_env: dict[str, str]) ->
 
 
 def test_the_whole_flow_from_an_empty_database(
-    fresh_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink,
+    fresh_env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
     mailbox_user: tuple[str, str],
 ) -> None:
     env = fresh_env
     user, password = mailbox_user
     assert ok(mailbot(env, "db", "upgrade")).stdout == ""
-    added = ok(mailbot(env, "mailbox", "add", "support",
-                       "--imap", f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX",
-                       "--smtp", f"smtp://127.0.0.1:{smtp_server.port}",
-                       "--address", "support@acme.test"))
+    added = ok(
+        mailbot(
+            env,
+            "mailbox",
+            "add",
+            "support",
+            "--imap",
+            f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX",
+            "--smtp",
+            f"smtp://127.0.0.1:{smtp_server.port}",
+            "--address",
+            "support@acme.test",
+        )
+    )
     assert added.stdout == ""
     dovecot.append(user, password, customer_mail("cli1@mail.gmail.test"))
-    dovecot.append(user, password, customer_mail(
-        "cli2@mail.outlook.test", sender="John Smith <john.smith@outlook.test>",
-        subject="Refund for a damaged parcel",
-        body="Hello, my parcel arrived damaged and I would like a refund, please.",
-    ))
+    dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "cli2@mail.outlook.test",
+            sender="John Smith <john.smith@outlook.test>",
+            subject="Refund for a damaged parcel",
+            body="Hello, my parcel arrived damaged and I would like a refund, please.",
+        ),
+    )
     assert ok(mailbot(env, "poll", "--once")).stdout == ""
     assert ok(mailbot(env, "worker", "--burst")).stdout == ""
 
@@ -112,9 +141,12 @@ def test_the_whole_flow_from_an_empty_database(
     assert spanish["contact"]["name"] == "Ana García"  # UTF-8 survives the pipe
     assert (spanish["language"], english["language"]) == ("es", "en")
     assert spanish["messages"][0] == {
-        "message_id": "cli1@mail.gmail.test", "from": "ana.garcia@gmail.test",
-        "subject": "Mi pedido no ha llegado", "text": spanish["messages"][0]["text"],
-        "received_at": spanish["messages"][0]["received_at"], "kind": "customer",
+        "message_id": "cli1@mail.gmail.test",
+        "from": "ana.garcia@gmail.test",
+        "subject": "Mi pedido no ha llegado",
+        "text": spanish["messages"][0]["text"],
+        "received_at": spanish["messages"][0]["received_at"],
+        "kind": "customer",
     }
     assert "todavía no ha llegado" in spanish["messages"][0]["text"]
     assert len(smtp_server.wait_for(2)) == 2
@@ -131,7 +163,9 @@ def test_the_whole_flow_from_an_empty_database(
 
 
 def test_mailbox_add_refuses_bad_input_clearly(
-    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink,
+    mailbot_env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
     mailbox_user: tuple[str, str],
 ) -> None:
     user, password = mailbox_user
@@ -167,13 +201,26 @@ def test_mailbox_add_refuses_bad_input_clearly(
 
 
 def test_poll_once_exits_non_zero_when_a_mailbox_fails(
-    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink,
+    mailbot_env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
     mailbox_user: tuple[str, str],
 ) -> None:
     user, _ = mailbox_user
-    ok(mailbot(mailbot_env, "mailbox", "add", "broken",
-               "--imap", f"imap://{user}:wrong@127.0.0.1:{dovecot.imap_port}/INBOX",
-               "--smtp", smtp_server.smtp_url(), "--address", "support@acme.test"))
+    ok(
+        mailbot(
+            mailbot_env,
+            "mailbox",
+            "add",
+            "broken",
+            "--imap",
+            f"imap://{user}:wrong@127.0.0.1:{dovecot.imap_port}/INBOX",
+            "--smtp",
+            smtp_server.smtp_url(),
+            "--address",
+            "support@acme.test",
+        )
+    )
     result = mailbot(mailbot_env, "poll", "--once")
     assert result.stdout == ""
     assert result.returncode != 0

@@ -103,10 +103,16 @@ def _run_cases(desk: Desk, mailboxes: dict[str, tuple[str, str]]) -> CorpusRun:
                 select(Inbound).where(Inbound.imap_uid == uid).order_by(Inbound.id.desc()).limit(1)
             )
             assert inbound is not None, f"{case}: not imported"
-            result.inbound_status, result.verdict, result.error = inbound.status, inbound.verdict, inbound.error
+            result.inbound_status, result.verdict, result.error = (
+                inbound.status,
+                inbound.verdict,
+                inbound.error,
+            )
             ticket = session.get(Ticket, inbound.ticket_id) if inbound.ticket_id else None
             if ticket is not None:
-                first = session.scalar(select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id))
+                first = session.scalar(
+                    select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+                )
                 result.ticket_ref = ticket.ref
                 result.ticket_is_new = first is not None and first.inbound_id == inbound.id
                 result.contact_email, result.language = ticket.contact.email, ticket.language

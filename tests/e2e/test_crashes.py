@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from mailbot.store.models import Inbound, OutboxEntry, Ticket
 from tests.fixtures.mail import Desk
+from tests.fixtures.messages import customer_mail
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -34,7 +35,10 @@ def mailbot_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
 def run_to_end(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mailbot.cli", *args],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -55,22 +59,23 @@ def append_customer_mails(desk: Desk, user: str, password: str, count: int) -> N
     client = desk.dovecot.connect(user, password)
     try:
         for n in range(count):
-            client.append("INBOX", (
-                f"From: Cliente {n} <cliente{n}@gmail.test>\r\nTo: support@acme.test\r\n"
-                f"Subject: Pedido {n} sin entregar\r\nMessage-ID: <crash-{n}@mail.gmail.test>\r\n"
-                f"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-                f"Hola, mi pedido número {n} no ha llegado todavía. Gracias.\r\n"
-            ).encode())
+            mail = customer_mail(
+                f"crash-{n}@mail.gmail.test",
+                sender=f"Cliente {n} <cliente{n}@gmail.test>",
+                subject=f"Pedido {n} sin entregar",
+                body=f"Hola, mi pedido número {n} no ha llegado todavía. Gracias.",
+            )
+            client.append("INBOX", mail)
     finally:
         client.logout()
 
 
 def assert_exactly_once(desk: Desk) -> None:
     with desk.runtime.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Inbound).where(Inbound.status == "received")) == 0
-        per_contact = collections.Counter(
-            t.contact.email for t in session.scalars(select(Ticket))
+        assert (
+            session.scalar(select(func.count()).select_from(Inbound).where(Inbound.status == "received")) == 0
         )
+        per_contact = collections.Counter(t.contact.email for t in session.scalars(select(Ticket)))
         statuses = collections.Counter(session.scalars(select(OutboxEntry.status)))
     assert len(per_contact) == MESSAGES and set(per_contact.values()) == {1}, "one ticket per message"
     acks = collections.Counter(tuple(mail.rcpt_tos) for mail in desk.smtp.received)
@@ -92,7 +97,9 @@ def test_killed_worker_loses_nothing_and_answers_nobody_twice(
 
     def some_done() -> bool:
         with desk.runtime.sessions() as session:
-            done = session.scalar(select(func.count()).select_from(Inbound).where(Inbound.status != "received"))
+            done = session.scalar(
+                select(func.count()).select_from(Inbound).where(Inbound.status != "received")
+            )
         return 20 < (done or 0) < MESSAGES - 20
 
     worker = mailbot_process(env, "worker")

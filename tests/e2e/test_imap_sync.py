@@ -112,9 +112,9 @@ def doveadm_update(desk: Desk, user: str, folder: str, *options: str) -> None:
     doveadm = shutil.which("doveadm") or shutil.which("doveadm", path="/usr/bin:/usr/sbin")
     assert doveadm, "doveadm comes with Dovecot"
     subprocess.run(
-        [doveadm, "-c", str(desk.dovecot.config_path), "mailbox", "update", "-u", user,
-         *options, folder],
-        check=True, capture_output=True,
+        [doveadm, "-c", str(desk.dovecot.config_path), "mailbox", "update", "-u", user, *options, folder],
+        check=True,
+        capture_output=True,
     )
 
 
@@ -204,15 +204,21 @@ def test_after_process_move_moves_the_message_and_it_is_not_imported_again(
     assert server_message_ids(desk, user, password, "INBOX") == []
     assert server_message_ids(desk, user, password, target) == ["<move1@mail.gmail.test>"]
 
-    desk.dovecot.append(user, password, customer_mail("move2@mail.gmail.test", subject="Otra consulta",
-                                                      body="Una pregunta distinta sobre la factura."))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "move2@mail.gmail.test", subject="Otra consulta", body="Una pregunta distinta sobre la factura."
+        ),
+    )
     desk.run()
     desk.run()
     rows = inbound_rows(desk.runtime)
     assert [r.imap_uid for r in rows] == [1, 2]
     assert all(r.status == "processed" and r.server_done for r in rows)
     assert server_message_ids(desk, user, password, target) == [
-        "<move1@mail.gmail.test>", "<move2@mail.gmail.test>"
+        "<move1@mail.gmail.test>",
+        "<move2@mail.gmail.test>",
     ]
     assert alerts(desk.runtime, "sync_gap") == []
     assert len(desk.tickets()) == 2
@@ -284,8 +290,12 @@ def test_imaps_mailbox_refuses_an_untrusted_certificate(
     other_cert, _ = make_self_signed_cert(tmp_path / "other-ca")
     monkeypatch.setenv("SSL_CERT_FILE", str(other_cert))
     user, password = _new_user(desk)
-    _add_spec(desk, MailboxSpec("tls", desk.dovecot.imap_url(user, password, tls=True),
-                                desk.smtp.smtp_url(), "support@acme.test"))
+    _add_spec(
+        desk,
+        MailboxSpec(
+            "tls", desk.dovecot.imap_url(user, password, tls=True), desk.smtp.smtp_url(), "support@acme.test"
+        ),
+    )
     desk.dovecot.append(user, password, customer_mail("tls2@mail.gmail.test"))
     [report] = poll_once(desk.runtime)
     assert report.error and "CERTIFICATE_VERIFY_FAILED" in report.error
@@ -307,8 +317,9 @@ def test_starttls_mailbox_upgrades_imap_and_smtp(
         user, password = _new_user(desk)
         imap_url = desk.dovecot.imap_url(user, password)
         assert imap_url.startswith("imap://")
-        _add_spec(desk, MailboxSpec("starttls", imap_url, smtp.smtp_url(), "support@acme.test",
-                                    starttls=True))
+        _add_spec(
+            desk, MailboxSpec("starttls", imap_url, smtp.smtp_url(), "support@acme.test", starttls=True)
+        )
         desk.dovecot.append(user, password, customer_mail("starttls1@mail.gmail.test"))
         desk.run()
         box = mailbox_row(desk.runtime, "starttls")
@@ -322,8 +333,12 @@ def test_starttls_mailbox_upgrades_imap_and_smtp(
 
 def test_wrong_password_is_recorded_and_alerted_once_without_raising(desk: Desk) -> None:
     user, _ = _new_user(desk)
-    _add_spec(desk, MailboxSpec("broken", desk.dovecot.imap_url(user, "wrong-password"),
-                                desk.smtp.smtp_url(), "support@acme.test"))
+    _add_spec(
+        desk,
+        MailboxSpec(
+            "broken", desk.dovecot.imap_url(user, "wrong-password"), desk.smtp.smtp_url(), "support@acme.test"
+        ),
+    )
     [report] = poll_once(desk.runtime)
     assert report.mailbox == "broken" and report.error and "LoginError" in report.error
     assert report.new == 0
@@ -340,8 +355,12 @@ def test_wrong_password_is_recorded_and_alerted_once_without_raising(desk: Desk)
 
 def test_a_failing_mailbox_does_not_stop_the_others(desk: Desk, support) -> None:
     user, _ = _new_user(desk)
-    _add_spec(desk, MailboxSpec("broken", desk.dovecot.imap_url(user, "wrong-password"),
-                                desk.smtp.smtp_url(), "help@acme.test"))
+    _add_spec(
+        desk,
+        MailboxSpec(
+            "broken", desk.dovecot.imap_url(user, "wrong-password"), desk.smtp.smtp_url(), "help@acme.test"
+        ),
+    )
     good_user, good_password = support
     desk.dovecot.append(good_user, good_password, customer_mail("ok1@mail.gmail.test"))
     reports = {r.mailbox: r for r in poll_once(desk.runtime)}
@@ -367,8 +386,10 @@ def test_idle_push_gets_a_new_mail_acknowledged_within_seconds(
     stop = threading.Event()
     started: list[int] = []
     thread = threading.Thread(
-        target=run_forever, args=(desk.runtime, stop),
-        kwargs={"refresh_seconds": 0.5, "on_start": started.append}, daemon=True,
+        target=run_forever,
+        args=(desk.runtime, stop),
+        kwargs={"refresh_seconds": 0.5, "on_start": started.append},
+        daemon=True,
     )
     thread.start()
     try:

@@ -47,16 +47,24 @@ def test_new_mail_becomes_one_ticket_and_one_localized_acknowledgement(desk: Des
 def test_mail_already_in_a_new_mailbox_is_history_not_acknowledged(desk: Desk) -> None:
     user, password = "olduser" + dt.datetime.now().strftime("%H%M%S%f"), "pw"
     desk.dovecot.add_user(user, password)
-    desk.dovecot.append(user, password, customer_mail("old1@mail.gmail.test"),
-                        msg_time=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    desk.dovecot.append(
+        user, password, customer_mail("old1@mail.gmail.test"), msg_time=dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    )
     from mailbot.mailboxes import MailboxSpec, add_mailbox
 
     with desk.runtime.sessions.begin() as session:
-        add_mailbox(session, MailboxSpec("legacy", desk.dovecot.imap_url(user, password),
-                                         desk.smtp.smtp_url(), "support@acme.test"),
-                    desk.runtime.settings.secret_key)
-    desk.dovecot.append(user, password, customer_mail("new1@mail.gmail.test", subject="Factura duplicada",
-                                                      sender="Luis <luis@yahoo.test>"))
+        add_mailbox(
+            session,
+            MailboxSpec(
+                "legacy", desk.dovecot.imap_url(user, password), desk.smtp.smtp_url(), "support@acme.test"
+            ),
+            desk.runtime.settings.secret_key,
+        )
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail("new1@mail.gmail.test", subject="Factura duplicada", sender="Luis <luis@yahoo.test>"),
+    )
     desk.run()
 
     tickets = {t["contact"]["email"]: t for t in desk.tickets()}
@@ -81,7 +89,10 @@ def test_reply_to_the_acknowledgement_threads_without_a_second_ack(desk: Desk, s
     reply = customer_mail(
         "reply1@mail.gmail.test",
         subject="Re: " + str(ack.message["Subject"]),
-        body="Os adjunto el número de pedido: 48213.\r\n\r\nEl lun, 23 nov 2026, Soporte escribió:\r\n> Gracias",
+        body=(
+            "Os adjunto el número de pedido: 48213.\r\n\r\n"
+            "El lun, 23 nov 2026, Soporte escribió:\r\n> Gracias"
+        ),
         extra_headers=f"In-Reply-To: {ack.message['Message-ID']}\r\n",
     )
     desk.dovecot.append(user, password, reply)
@@ -116,8 +127,11 @@ def test_smtp_down_is_retried_and_the_ack_sent_exactly_once(desk: Desk, support)
 def test_a_gap_in_stored_uids_is_alerted_and_fetched(desk: Desk, support) -> None:
     user, password = support
     for n in range(3):
-        desk.dovecot.append(user, password, customer_mail(f"gap{n}@mail.gmail.test", subject=f"Asunto {n}",
-                                                          body=f"Mensaje número {n}"))
+        desk.dovecot.append(
+            user,
+            password,
+            customer_mail(f"gap{n}@mail.gmail.test", subject=f"Asunto {n}", body=f"Mensaje número {n}"),
+        )
     desk.poll()
     with desk.runtime.sessions.begin() as session:  # as if the second fetch had been lost
         row = session.scalar(select(Inbound).where(Inbound.imap_uid == 2))
@@ -134,11 +148,13 @@ def test_a_template_edited_in_the_panel_is_what_the_customer_receives(desk: Desk
     from mailbot.store.panel_models import AckTemplateOverride
 
     with desk.runtime.sessions.begin() as session:
-        session.add(AckTemplateOverride(
-            language="es",
-            source="{% block subject %}[#{{ ref }}] Recibido{% endblock %}"
-                   "{% block body %}Hola {{ name }}, tu caso {{ ref }} está en marcha.{% endblock %}",
-        ))
+        session.add(
+            AckTemplateOverride(
+                language="es",
+                source="{% block subject %}[#{{ ref }}] Recibido{% endblock %}"
+                "{% block body %}Hola {{ name }}, tu caso {{ ref }} está en marcha.{% endblock %}",
+            )
+        )
     user, password = support
     desk.dovecot.append(user, password, customer_mail("tpl1@mail.gmail.test"))
     desk.run()

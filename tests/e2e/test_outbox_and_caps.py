@@ -69,10 +69,16 @@ def test_permanent_smtp_failure_fails_the_row_alerts_and_is_not_retried(desk: De
 def test_one_sender_gets_at_most_ten_acknowledgements_in_the_window(desk: Desk, support) -> None:
     user, password = support
     for n in range(12):
-        desk.dovecot.append(user, password, customer_mail(
-            f"cap{n}@mail.cliente.test", sender=PERSON, subject=f"Consulta número {n}",
-            body=f"Tengo una pregunta distinta, la número {n}, sobre mi cuenta.",
-        ))
+        desk.dovecot.append(
+            user,
+            password,
+            customer_mail(
+                f"cap{n}@mail.cliente.test",
+                sender=PERSON,
+                subject=f"Consulta número {n}",
+                body=f"Tengo una pregunta distinta, la número {n}, sobre mi cuenta.",
+            ),
+        )
     desk.run()
 
     tickets = desk.tickets()
@@ -88,16 +94,20 @@ def test_one_sender_gets_at_most_ten_acknowledgements_in_the_window(desk: Desk, 
     assert reasons[:10] == ["new ticket"] * 10
 
 
-def test_same_subject_is_acknowledged_twice_then_capped_even_after_closing(
-    desk: Desk, support
-) -> None:
+def test_same_subject_is_acknowledged_twice_then_capped_even_after_closing(desk: Desk, support) -> None:
     user, password = support
 
     def write_and_close(n: int) -> None:
-        desk.dovecot.append(user, password, customer_mail(
-            f"subj{n}@mail.cliente.test", sender=PERSON, subject="Factura de marzo",
-            body=f"Sigo sin recibir la factura de marzo (intento {n}).",
-        ))
+        desk.dovecot.append(
+            user,
+            password,
+            customer_mail(
+                f"subj{n}@mail.cliente.test",
+                sender=PERSON,
+                subject="Factura de marzo",
+                body=f"Sigo sin recibir la factura de marzo (intento {n}).",
+            ),
+        )
         desk.run()
         with desk.runtime.sessions.begin() as session:  # an agent closes it
             for ticket in session.scalars(select(Ticket)):
@@ -126,10 +136,16 @@ def test_a_bursting_sender_is_held_for_review_without_an_ack(desk: Desk, support
     user, password = support
     strict = _runtime_with(desk.runtime, burst_hold_threshold=3)
     for n in range(5):
-        desk.dovecot.append(user, password, customer_mail(
-            f"burst{n}@mail.cliente.test", sender=PERSON, subject=f"Pedido {n}",
-            body=f"Mensaje automático de mi sistema número {n}.",
-        ))
+        desk.dovecot.append(
+            user,
+            password,
+            customer_mail(
+                f"burst{n}@mail.cliente.test",
+                sender=PERSON,
+                subject=f"Pedido {n}",
+                body=f"Mensaje automático de mi sistema número {n}.",
+            ),
+        )
     desk.poll()
     outcomes = [process_inbound(strict, row.id) for row in inbound_rows(desk.runtime)]
 
@@ -144,8 +160,9 @@ def test_a_bursting_sender_is_held_for_review_without_an_ack(desk: Desk, support
 
 
 def test_rate_cap_decisions_count_only_the_window(desk: Desk, support) -> None:
-    runtime = _runtime_with(desk.runtime, ack_cap_per_address=3, ack_cap_per_subject=1,
-                            burst_hold_threshold=2)
+    runtime = _runtime_with(
+        desk.runtime, ack_cap_per_address=3, ack_cap_per_subject=1, burst_hold_threshold=2
+    )
     settings = runtime.settings
     now = dt.datetime.now(dt.UTC)
     window = dt.timedelta(seconds=settings.ack_cap_window_seconds)
@@ -159,15 +176,30 @@ def test_rate_cap_decisions_count_only_the_window(desk: Desk, support) -> None:
         session.flush()
 
         def ack(n: int, subject: str, age: dt.timedelta) -> None:
-            session.add(OutboxEntry(
-                key=f"ack:test{n}", kind="ack", to_address=address, from_address="support@acme.test",
-                subject=subject, body="", internet_message_id=f"ack{n}@acme.test",
-                normalized_subject=subject, created_at=now - age,
-            ))
+            session.add(
+                OutboxEntry(
+                    key=f"ack:test{n}",
+                    kind="ack",
+                    to_address=address,
+                    from_address="support@acme.test",
+                    subject=subject,
+                    body="",
+                    internet_message_id=f"ack{n}@acme.test",
+                    normalized_subject=subject,
+                    created_at=now - age,
+                )
+            )
 
         def message(n: int, age: dt.timedelta) -> None:
-            session.add(Message(ticket_id=ticket.id, kind="customer", from_address=address,
-                                content_hash=f"h{n}", received_at=now - age))
+            session.add(
+                Message(
+                    ticket_id=ticket.id,
+                    kind="customer",
+                    from_address=address,
+                    content_hash=f"h{n}",
+                    received_at=now - age,
+                )
+            )
 
         ack(1, "factura", dt.timedelta(minutes=5))
         ack(2, "factura", window + dt.timedelta(minutes=1))  # outside the window
@@ -196,11 +228,19 @@ def test_rate_cap_decisions_count_only_the_window(desk: Desk, support) -> None:
         )
         # Only acknowledgements count towards the caps, not agents' replies.
         for n in range(5):
-            session.add(OutboxEntry(
-                key=f"reply:test{n}", kind="agent_reply", to_address="otra@cliente.test",
-                from_address="support@acme.test", subject="x", body="",
-                internet_message_id=f"reply{n}@acme.test", normalized_subject="x", created_at=now,
-            ))
+            session.add(
+                OutboxEntry(
+                    key=f"reply:test{n}",
+                    kind="agent_reply",
+                    to_address="otra@cliente.test",
+                    from_address="support@acme.test",
+                    subject="x",
+                    body="",
+                    internet_message_id=f"reply{n}@acme.test",
+                    normalized_subject="x",
+                    created_at=now,
+                )
+            )
         session.flush()
         assert ack_cap_reason(session, "otra@cliente.test", "x", settings, now) is None
 
@@ -241,10 +281,15 @@ def test_bounce_of_our_ack_marks_it_bounced_and_lands_on_the_ticket(desk: Desk, 
     [ack] = desk.smtp.wait_for(1)
     ack_id = str(ack.message["Message-ID"]).strip("<>")
 
-    desk.dovecot.append(user, password, delivery_report(
-        bounced_message_id=ack_id, bounced_to="ana.garcia@gmail.test",
-        bounced_subject=str(ack.message["Subject"]),
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        delivery_report(
+            bounced_message_id=ack_id,
+            bounced_to="ana.garcia@gmail.test",
+            bounced_subject=str(ack.message["Subject"]),
+        ),
+    )
     desk.run()
 
     [entry] = outbox_rows(desk.runtime)
@@ -298,15 +343,22 @@ def test_reply_to_the_signed_reply_address_joins_the_ticket(desk: Desk, support)
     assert reply_to == reply_address(desk.runtime.settings.secret_key, "support@acme.test", ticket["ref"])
 
     # No In-Reply-To, no reference anywhere, another subject: only the address says where.
-    desk.dovecot.append(user, password, customer_mail(
-        "token-reply@mail.gmail.test", to=reply_to, subject="Una cosa más",
-        body="Se me olvidó deciros que vivo en un tercer piso sin ascensor.",
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "token-reply@mail.gmail.test",
+            to=reply_to,
+            subject="Una cosa más",
+            body="Se me olvidó deciros que vivo en un tercer piso sin ascensor.",
+        ),
+    )
     desk.run()
 
     [ticket] = desk.tickets()
     assert [m["message_id"] for m in ticket["messages"]] == [
-        "token-src@mail.gmail.test", "token-reply@mail.gmail.test"
+        "token-src@mail.gmail.test",
+        "token-reply@mail.gmail.test",
     ]
     assert message_rows(desk.runtime)[1].reason == "threaded by signed reply address"
     settle()
@@ -319,10 +371,17 @@ def test_a_forged_reply_token_opens_a_new_ticket(desk: Desk, support) -> None:
     desk.run()
     [ticket] = desk.tickets()
     forged = f"support+{ticket['ref'].lower()}.00000000@acme.test"
-    desk.dovecot.append(user, password, customer_mail(
-        "forge@mail.yahoo.test", sender="Eva <eva@yahoo.test>", to=forged,
-        subject="Quiero ver este ticket", body="Dejadme entrar en ese ticket, por favor.",
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "forge@mail.yahoo.test",
+            sender="Eva <eva@yahoo.test>",
+            to=forged,
+            subject="Quiero ver este ticket",
+            body="Dejadme entrar en ese ticket, por favor.",
+        ),
+    )
     desk.run()
     assert len(desk.tickets()) == 2
     assert [len(t["messages"]) for t in desk.tickets()] == [1, 1]
@@ -335,11 +394,16 @@ def test_a_stranger_quoting_someones_ref_gets_a_new_ticket(desk: Desk, support) 
     [owner_ticket] = desk.tickets()
     ref = owner_ticket["ref"]
 
-    desk.dovecot.append(user, password, customer_mail(
-        "stranger@mail.yahoo.test", sender="Eva Martín <eva.martin@yahoo.test>",
-        subject=f"Re: [#{ref}] Mi pedido no ha llegado",
-        body="Hola, yo también tengo un problema con un pedido que no llega.",
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "stranger@mail.yahoo.test",
+            sender="Eva Martín <eva.martin@yahoo.test>",
+            subject=f"Re: [#{ref}] Mi pedido no ha llegado",
+            body="Hola, yo también tengo un problema con un pedido que no llega.",
+        ),
+    )
     desk.run()
 
     tickets = {t["contact"]["email"]: t for t in desk.tickets()}
@@ -352,15 +416,21 @@ def test_a_stranger_quoting_someones_ref_gets_a_new_ticket(desk: Desk, support) 
     assert f"[#{tickets['eva.martin@yahoo.test']['ref']}]" in str(acks[1].message["Subject"])
 
     # The ticket's own contact may use the bare reference with any subject.
-    desk.dovecot.append(user, password, customer_mail(
-        "owner-again@mail.gmail.test", subject=f"Sobre {ref}",
-        body="Os escribo de nuevo por lo del pedido.",
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "owner-again@mail.gmail.test",
+            subject=f"Sobre {ref}",
+            body="Os escribo de nuevo por lo del pedido.",
+        ),
+    )
     desk.run()
     by_ref = {t["ref"]: t for t in desk.tickets()}
     assert len(by_ref) == 2
     assert [m["message_id"] for m in by_ref[ref]["messages"]] == [
-        "owner@mail.gmail.test", "owner-again@mail.gmail.test"
+        "owner@mail.gmail.test",
+        "owner-again@mail.gmail.test",
     ]
 
 
@@ -369,10 +439,16 @@ def test_a_colleague_at_the_same_company_may_use_the_reference(desk: Desk, suppo
     desk.dovecot.append(user, password, customer_mail("co-src@mail.cliente.test", sender=PERSON))
     desk.run()
     [ticket] = desk.tickets()
-    desk.dovecot.append(user, password, customer_mail(
-        "co-reply@mail.cliente.test", sender="Lucía Gómez <lucia.gomez@cliente.test>",
-        subject=f"[#{ticket['ref']}] más datos", body="Soy compañera de Pablo: el pedido es el 7781.",
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "co-reply@mail.cliente.test",
+            sender="Lucía Gómez <lucia.gomez@cliente.test>",
+            subject=f"[#{ticket['ref']}] más datos",
+            body="Soy compañera de Pablo: el pedido es el 7781.",
+        ),
+    )
     desk.run()
     [ticket] = desk.tickets()
     assert [m["from"] for m in ticket["messages"]] == ["pablo.ruiz@cliente.test", "lucia.gomez@cliente.test"]
@@ -399,10 +475,16 @@ def test_a_stranger_cannot_join_by_forging_in_reply_to_from_a_known_ref(desk: De
     # Everything here is computable from the ref printed in any acknowledgement's subject;
     # the real acknowledgement's Message-ID is signed, so this one names no ticket.
     forged = f"<mailbot.ack.{ticket['ref'].lower()}@acme.test>"
-    desk.dovecot.append(user, password, customer_mail(
-        "intruder@mail.yahoo.test", sender="Eva <eva@yahoo.test>", subject="hola",
-        body="Quiero leer y escribir en un ticket ajeno.",
-        extra_headers=f"In-Reply-To: {forged}\r\n",
-    ))
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "intruder@mail.yahoo.test",
+            sender="Eva <eva@yahoo.test>",
+            subject="hola",
+            body="Quiero leer y escribir en un ticket ajeno.",
+            extra_headers=f"In-Reply-To: {forged}\r\n",
+        ),
+    )
     desk.run()
     assert len(desk.tickets()) == 2

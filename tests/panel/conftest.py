@@ -24,8 +24,9 @@ SECRET_KEY = "panel-tests-secret-key"
 
 
 @pytest.fixture
-def panel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisInstance,
-              sqlite_template: Path) -> str:
+def panel_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisInstance, sqlite_template: Path
+) -> str:
     """Environment for current_runtime(); returns the database URL."""
     db_path = tmp_path / "mailbot.sqlite3"
     shutil.copy(sqlite_template, db_path)
@@ -77,8 +78,9 @@ def _logged_in(client: FlaskClient) -> bool:
 
 
 def log_in(client: FlaskClient, email: str, password: str) -> None:
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_from(client)})
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_from(client)}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
 
 

@@ -7,9 +7,22 @@ from flask.testing import FlaskClient
 
 from tests.panel.conftest import ADMIN, AGENT, csrf_from, log_in, post
 
-PAGES = ["/", "/tickets", "/tickets/MB-7K3Q9P", "/mailboxes", "/mailboxes/new", "/mailboxes/1",
-         "/templates", "/templates/en", "/contacts", "/contacts/1", "/failures", "/audit",
-         "/failures/inbound/1/raw", "/attachments/1"]
+PAGES = [
+    "/",
+    "/tickets",
+    "/tickets/MB-7K3Q9P",
+    "/mailboxes",
+    "/mailboxes/new",
+    "/mailboxes/1",
+    "/templates",
+    "/templates/en",
+    "/contacts",
+    "/contacts/1",
+    "/failures",
+    "/audit",
+    "/failures/inbound/1/raw",
+    "/attachments/1",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -44,8 +57,9 @@ def test_logout_invalidates_a_copied_session_cookie(app, client: FlaskClient) ->
 
 
 def test_wrong_password_is_refused(client: FlaskClient) -> None:
-    response = client.post("/login", data={"email": ADMIN[0], "password": "wrong",
-                                           "csrf_token": csrf_from(client)})
+    response = client.post(
+        "/login", data={"email": ADMIN[0], "password": "wrong", "csrf_token": csrf_from(client)}
+    )
     assert response.status_code == 401
     assert response.mimetype == "text/html"  # a page, not its source shown as text
     assert "Wrong e-mail or password" in response.get_data(as_text=True)
@@ -55,8 +69,9 @@ def test_login_is_rate_limited_per_ip_and_email(client: FlaskClient) -> None:
     for _ in range(5):
         client.post("/login", data={"email": ADMIN[0], "password": "wrong", "csrf_token": csrf_from(client)})
     # Even the right password is refused while locked: a guesser learns nothing.
-    response = client.post("/login", data={"email": ADMIN[0], "password": ADMIN[1],
-                                           "csrf_token": csrf_from(client)})
+    response = client.post(
+        "/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_from(client)}
+    )
     assert response.status_code == 429
     # Another account from the same address is not locked.
     log_in(client, *AGENT)
@@ -80,8 +95,15 @@ def test_csrf_token_changes_at_login(client: FlaskClient) -> None:
 
 
 def test_next_parameter_only_redirects_within_the_site(client: FlaskClient) -> None:
-    response = client.post("/login", data={"email": ADMIN[0], "password": ADMIN[1], "next": "//evil.example/",
-                                           "csrf_token": csrf_from(client)})
+    response = client.post(
+        "/login",
+        data={
+            "email": ADMIN[0],
+            "password": ADMIN[1],
+            "next": "//evil.example/",
+            "csrf_token": csrf_from(client),
+        },
+    )
     assert response.headers["Location"] == "/"
 
 

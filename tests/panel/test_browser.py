@@ -26,8 +26,14 @@ from tests.panel.seed import XSS_HTML, add_ticket
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +94,9 @@ def test_log_in_and_see_the_dashboard(page: Page, session: Session) -> None:
     expect(page.get_by_label("Email")).to_be_visible()
 
 
-def test_add_a_mailbox_and_test_its_connection(page: Page, dovecot: DovecotServer,
-                                               smtp_server: SmtpSink) -> None:
+def test_add_a_mailbox_and_test_its_connection(
+    page: Page, dovecot: DovecotServer, smtp_server: SmtpSink
+) -> None:
     log_in(page)
     nav(page, "Mailboxes")
     page.get_by_role("link", name="Add a mailbox").click()
@@ -132,7 +139,8 @@ def test_edit_a_template_and_see_the_live_preview(page: Page) -> None:
     )
     # No click: the preview follows the typing.
     expect(page.locator("#preview-subject")).to_have_text(
-        "We got it: My order #1234 has not arrived (MB-7K3Q9P)")
+        "We got it: My order #1234 has not arrived (MB-7K3Q9P)"
+    )
     expect(page.locator("#preview-body")).to_have_text("Dear Ana, thanks!")
     shot(page, "template-preview")
     page.locator("#source").fill("{% block subject %}{{ ref }{% endblock %}")
@@ -156,8 +164,9 @@ def test_retry_a_failed_job(page: Page) -> None:
     assert inbound.job_ids == [job.id]
 
 
-def test_open_a_ticket_with_its_context(page: Page, browser: Browser, live_server: str,
-                                        session: Session) -> None:
+def test_open_a_ticket_with_its_context(
+    page: Page, browser: Browser, live_server: str, session: Session
+) -> None:
     add_ticket(session, "MB-OLD001", "An earlier question")
     add_ticket(session, "MB-CTX001", "Parcel <b>damaged</b>", text="The box arrived crushed.", html=XSS_HTML)
     session.commit()
@@ -176,8 +185,11 @@ def test_open_a_ticket_with_its_context(page: Page, browser: Browser, live_serve
     shot(page, "ticket")
     assert dialogs == []  # no alert() from the subject or the HTML body ran
 
-    phone = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844},
-                                storage_state=page.context.storage_state())
+    phone = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 390, "height": 844},
+        storage_state=page.context.storage_state(),
+    )
     small = phone.new_page()
     small.goto("/tickets/MB-CTX001")
     expect(small.get_by_text("The box arrived crushed.")).to_be_visible()

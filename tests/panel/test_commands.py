@@ -16,14 +16,16 @@ def test_admin_create_then_log_in(client: FlaskClient, session: Session) -> None
     runner = CliRunner()
     result = runner.invoke(main, ["admin", "create", "Boss@Example.com", "--password", "a long password"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["admin", "create", "helper@example.com", "--password", "another password",
-                                  "--role", "agent"])
+    result = runner.invoke(
+        main, ["admin", "create", "helper@example.com", "--password", "another password", "--role", "agent"]
+    )
     assert result.exit_code == 0, result.output
     roles = dict(session.execute(select(User.email, User.role)).all())
     session.commit()
     assert roles["boss@example.com"] == "admin" and roles["helper@example.com"] == "agent"
     assert session.scalar(select(User.password_hash).where(User.email == "boss@example.com")).startswith(
-        "$argon2id$")
+        "$argon2id$"
+    )
     session.commit()
     log_in(client, "boss@example.com", "a long password")
 

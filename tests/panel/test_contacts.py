@@ -31,7 +31,9 @@ def test_merge_moves_tickets_and_identities(agent_client: FlaskClient, session: 
     assert response.status_code == 302
     assert session.get(Contact, gone) is None
     assert {t.ref for t in session.scalars(select(Ticket).where(Ticket.contact_id == keep))} == {
-        "MB-AAAAAA", "MB-BBBBBB"}
+        "MB-AAAAAA",
+        "MB-BBBBBB",
+    }
     handles = set(session.scalars(select(ContactIdentity.handle).where(ContactIdentity.contact_id == keep)))
     session.commit()
     assert handles == {"ana@example.net", "ana.perez@work.example"}

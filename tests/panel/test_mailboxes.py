@@ -18,11 +18,21 @@ from tests.panel.conftest import SECRET_KEY, post
 
 def mailbox_form(imap_port: int = 993, smtp_port: int = 465, **changes: str) -> dict[str, str]:
     form = {
-        "name": "support", "address": "support@example.com", "imap_host": "127.0.0.1",
-        "imap_port": str(imap_port), "imap_security": "none", "imap_user": "support",
-        "imap_password": "imap-secret-value", "imap_folder": "INBOX", "smtp_host": "127.0.0.1",
-        "smtp_port": str(smtp_port), "smtp_security": "none", "smtp_user": "",
-        "smtp_password": "", "after_process": "keep", "enabled": "1",
+        "name": "support",
+        "address": "support@example.com",
+        "imap_host": "127.0.0.1",
+        "imap_port": str(imap_port),
+        "imap_security": "none",
+        "imap_user": "support",
+        "imap_password": "imap-secret-value",
+        "imap_folder": "INBOX",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": str(smtp_port),
+        "smtp_security": "none",
+        "smtp_user": "",
+        "smtp_password": "",
+        "after_process": "keep",
+        "enabled": "1",
     }
     form.update(changes)
     return form
@@ -41,8 +51,11 @@ def test_add_and_edit_a_mailbox_keeping_the_secret(admin_client: FlaskClient, se
     assert "imap-secret-value" not in page
     assert "••••••••ue" in page  # mask_secret: the last two characters only
 
-    response = post(admin_client, f"/mailboxes/{mailbox.id}",
-                    mailbox_form(imap_password="", imap_folder="Support", name="help"))
+    response = post(
+        admin_client,
+        f"/mailboxes/{mailbox.id}",
+        mailbox_form(imap_password="", imap_folder="Support", name="help"),
+    )
     assert response.status_code == 302
     session.expire_all()
     mailbox = session.get(Mailbox, mailbox.id)
@@ -82,8 +95,11 @@ def test_agent_cannot_change_configuration(agent_client: FlaskClient, session: S
 def test_connection_test_reports_the_real_servers_answers(
     admin_client: FlaskClient, session: Session, dovecot: DovecotServer, smtp_server: SmtpSink
 ) -> None:
-    post(admin_client, "/mailboxes/new", mailbox_form(dovecot.imap_port, smtp_server.port,
-                                                      imap_password="secret"))
+    post(
+        admin_client,
+        "/mailboxes/new",
+        mailbox_form(dovecot.imap_port, smtp_server.port, imap_password="secret"),
+    )
     mailbox = session.scalar(select(Mailbox))
     session.commit()
     assert mailbox is not None
@@ -94,8 +110,11 @@ def test_connection_test_reports_the_real_servers_answers(
     assert "MAIL FROM:&lt;support@example.com&gt;: 250" in page
     assert smtp_server.received == []  # a test sends nothing
 
-    post(admin_client, f"/mailboxes/{mailbox.id}", mailbox_form(dovecot.imap_port, smtp_server.port,
-                                                                 imap_password="wrong"))
+    post(
+        admin_client,
+        f"/mailboxes/{mailbox.id}",
+        mailbox_form(dovecot.imap_port, smtp_server.port, imap_password="wrong"),
+    )
     page = post(admin_client, f"/mailboxes/{mailbox.id}/test", {"server": "imap"}).get_data(as_text=True)
     assert "badge-failed" in page
     assert "AUTHENTICATIONFAILED" in page or "Authentication failed" in page
@@ -105,8 +124,9 @@ def test_smtp_login_failure_shows_the_servers_reply(
     admin_client: FlaskClient, session: Session, dovecot: DovecotServer
 ) -> None:
     with SmtpSink(credentials={"bot": "right"}) as sink:
-        form = mailbox_form(dovecot.imap_port, sink.port, imap_password="secret",
-                            smtp_user="bot", smtp_password="wrong")
+        form = mailbox_form(
+            dovecot.imap_port, sink.port, imap_password="secret", smtp_user="bot", smtp_password="wrong"
+        )
         post(admin_client, "/mailboxes/new", form)
         mailbox = session.scalar(select(Mailbox))
         session.commit()

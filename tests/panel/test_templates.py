@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 from mailbot.ack_templates import SAMPLE_CONTEXT, render_ack_from_store
 from tests.panel.conftest import post
 
-GOOD = ("{% block subject %}Re: {{ subject }} [{{ ref }}]{% endblock %}\n"
-        "{% block body %}Hi {{ name }}!{% endblock %}\n")
+GOOD = (
+    "{% block subject %}Re: {{ subject }} [{{ ref }}]{% endblock %}\n"
+    "{% block body %}Hi {{ name }}!{% endblock %}\n"
+)
 
 
 def test_editor_shows_default_and_preview(agent_client: FlaskClient) -> None:
@@ -35,8 +37,10 @@ def test_syntax_errors_are_refused_before_saving(admin_client: FlaskClient, sess
         ("{% block subject %}{{ ref }{% endblock %}{% block body %}x{% endblock %}", "line 1"),
         ("{% block subject %}x{% endblock %}", "missing block"),
         ("{% block subject %}{{ order_no }}{% endblock %}{% block body %}x{% endblock %}", "order_no"),
-        ("{% block subject %}{{ ''.__class__.__mro__ }}{% endblock %}{% block body %}x{% endblock %}",
-         "unsafe"),
+        (
+            "{% block subject %}{{ ''.__class__.__mro__ }}{% endblock %}{% block body %}x{% endblock %}",
+            "unsafe",
+        ),
     ]:
         response = post(admin_client, "/templates/en", {"source": source, "action": "save"})
         assert response.status_code == 422, source

@@ -90,40 +90,48 @@ def test_a_sender_without_a_name_is_greeted_without_a_gap(language: str) -> None
 
 
 def test_a_multi_line_subject_becomes_one_line() -> None:
-    subject, _ = render_ack("en", {"ref": "MB-7K3Q9P", "name": "", "subject": "line one\r\n line two",
-                                   "response_hours": 24})
+    subject, _ = render_ack(
+        "en", {"ref": "MB-7K3Q9P", "name": "", "subject": "line one\r\n line two", "response_hours": 24}
+    )
     assert subject == "[#MB-7K3Q9P] line one line two"
 
 
-@pytest.mark.parametrize("wanted, fallback, chosen", [
-    ("it", "es", "it"),
-    ("ja", "es", "es"),   # no Japanese template: the mailbox's language
-    (None, "fr", "fr"),
-    ("ja", "zz", "en"),   # neither exists: English
-    ("", "de", "de"),
-])
+@pytest.mark.parametrize(
+    "wanted, fallback, chosen",
+    [
+        ("it", "es", "it"),
+        ("ja", "es", "es"),  # no Japanese template: the mailbox's language
+        (None, "fr", "fr"),
+        ("ja", "zz", "en"),  # neither exists: English
+        ("", "de", "de"),
+    ],
+)
 def test_language_choice_falls_back(wanted: str | None, fallback: str, chosen: str) -> None:
     assert choose_language(wanted, fallback) == chosen
 
 
 def _ticket(language: str) -> Ticket:
-    return Ticket(id=7, ref="MB-7K3Q9P", subject="Ordine non arrivato", language=language, mailbox_id=3,
-                  channel="email")
+    return Ticket(
+        id=7, ref="MB-7K3Q9P", subject="Ordine non arrivato", language=language, mailbox_id=3, channel="email"
+    )
 
 
 def _msg() -> InboundMessage:
     return InboundMessage(
-        channel="email", sender_address="mario.rossi@libero.test", sender_name="Mario Rossi",
-        subject="Ordine non arrivato", text="Il mio ordine non è arrivato.",
-        message_id="m1@libero.test", references=["older@libero.test"],
+        channel="email",
+        sender_address="mario.rossi@libero.test",
+        sender_name="Mario Rossi",
+        subject="Ordine non arrivato",
+        text="Il mio ordine non è arrivato.",
+        message_id="m1@libero.test",
+        references=["older@libero.test"],
     )
 
 
 def _build(runtime: Runtime, ticket: Ticket, msg: InboundMessage, **options: Any) -> OutboxEntry:
     # No template edited in the panel: the files under templates/ack/ are used.
     with runtime.sessions() as session:
-        return build_ack(session, ticket, msg, support_address="support@acme.test", secret_key="k",
-                         **options)
+        return build_ack(session, ticket, msg, support_address="support@acme.test", secret_key="k", **options)
 
 
 def test_build_ack_fills_the_outbox_row(runtime: Runtime) -> None:

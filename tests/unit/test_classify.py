@@ -69,9 +69,7 @@ def test_our_reference_header_is_an_echo() -> None:
     assert verdict(headers={"x-mailbot-ref": "MB-7K3Q9P"}).kind == OWN_ECHO
 
 
-@pytest.mark.parametrize(
-    "message_id", ["ack-1@mailbot.shop.example", "<ack-1@mailbot.shop.example>"]
-)
+@pytest.mark.parametrize("message_id", ["ack-1@mailbot.shop.example", "<ack-1@mailbot.shop.example>"])
 def test_our_message_id_is_an_echo(message_id: str) -> None:
     assert verdict(message_id=message_id).kind == OWN_ECHO
 
@@ -83,9 +81,7 @@ def test_reply_to_our_message_is_a_customer() -> None:
 
 
 def test_echo_wins_over_auto_submitted() -> None:
-    result = verdict(
-        sender_address="support@shop.example", headers={"auto-submitted": "auto-replied"}
-    )
+    result = verdict(sender_address="support@shop.example", headers={"auto-submitted": "auto-replied"})
     assert result.kind == OWN_ECHO
 
 
@@ -146,10 +142,7 @@ def test_null_path_with_bounce_subject(subject: str) -> None:
 
 def test_bounce_subject_without_null_path_is_a_customer() -> None:
     # A customer returning goods may well write "Returned mail order".
-    assert (
-        verdict(subject="Returned mail order item", return_path="ana@customer.example").kind
-        == CUSTOMER
-    )
+    assert verdict(subject="Returned mail order item", return_path="ana@customer.example").kind == CUSTOMER
 
 
 def test_parsed_bounced_message_id() -> None:
@@ -161,9 +154,7 @@ def test_exim_failed_recipients() -> None:
 
 
 def test_bounce_wins_over_auto_submitted() -> None:
-    result = verdict(
-        sender_address="MAILER-DAEMON@mx.example", headers={"auto-submitted": "auto-replied"}
-    )
+    result = verdict(sender_address="MAILER-DAEMON@mx.example", headers={"auto-submitted": "auto-replied"})
     assert result.kind == BOUNCE
 
 
@@ -257,9 +248,7 @@ def test_our_own_group_relaying_a_customer_is_not_list_mail() -> None:
 
 
 def test_read_receipt_is_automatic() -> None:
-    result = verdict(
-        headers={"content-type": "multipart/report; report-type=disposition-notification"}
-    )
+    result = verdict(headers={"content-type": "multipart/report; report-type=disposition-notification"})
     assert result.kind == AUTO_REPLY
     assert "disposition-notification" in result.reason
 
@@ -401,9 +390,7 @@ def test_every_rule_is_described_and_named_uniquely() -> None:
 
 def test_first_matching_rule_decides() -> None:
     # Both a no-reply sender and list headers: the list rule comes first.
-    result = verdict(
-        sender_address="noreply@brand.example", headers={"list-id": "<n.brand.example>"}
-    )
+    result = verdict(sender_address="noreply@brand.example", headers={"list-id": "<n.brand.example>"})
     assert result.rule == "list_mail"
 
 

@@ -115,7 +115,7 @@ def test_outlook_forward_in_spanish() -> None:
 def test_outlook_forward_after_original_message_separator() -> None:
     text = (
         "-----Original Message-----\n"
-        "From: \"Smith, Anna\" <anna.smith@example.com>\n"
+        'From: "Smith, Anna" <anna.smith@example.com>\n'
         "Sent: Monday, March 4, 2024 10:15 AM\n"
         "To: Sales\n"
         "Subject: Quote request\n\n"

@@ -8,8 +8,9 @@ STAFF = frozenset({"acme.test"})
 
 
 def normalize(raw: str):  # type: ignore[no-untyped-def]
-    return normalize_email(raw.encode(), staff_domains=STAFF, default_language="en",
-                           max_attachment_bytes=1_000_000)
+    return normalize_email(
+        raw.encode(), staff_domains=STAFF, default_language="en", max_attachment_bytes=1_000_000
+    )
 
 
 GMAIL_FORWARD = """From: Lucia Ortega <lucia.ortega@acme.test>
@@ -41,8 +42,9 @@ def test_a_staff_forward_becomes_the_customers_message() -> None:
 
 
 def test_a_customer_forwarding_someone_elses_mail_stays_the_customer() -> None:
-    msg = normalize(GMAIL_FORWARD.replace("lucia.ortega@acme.test>\nTo: support",
-                                          "marta@gmail.test>\nTo: support", 1))
+    msg = normalize(
+        GMAIL_FORWARD.replace("lucia.ortega@acme.test>\nTo: support", "marta@gmail.test>\nTo: support", 1)
+    )
     assert msg.sender_address == "marta@gmail.test"
 
 

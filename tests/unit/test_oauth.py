@@ -61,10 +61,15 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
 
 def refresh_secret(endpoint: TokenEndpoint, **extra: str) -> str:
     # A fresh refresh token per test: tokens are cached per secret for the process.
-    return json.dumps({
-        "token_url": endpoint.url, "client_id": "client-1", "client_secret": "s3cret",
-        "refresh_token": "rt-" + uuid.uuid4().hex, **extra,
-    })
+    return json.dumps(
+        {
+            "token_url": endpoint.url,
+            "client_id": "client-1",
+            "client_secret": "s3cret",
+            "refresh_token": "rt-" + uuid.uuid4().hex,
+            **extra,
+        }
+    )
 
 
 def test_refresh_sends_the_refresh_token_grant(token_endpoint: TokenEndpoint) -> None:
@@ -73,8 +78,11 @@ def test_refresh_sends_the_refresh_token_grant(token_endpoint: TokenEndpoint) ->
     assert access_token("refresh", secret) == "ya29.first"
     [form] = token_endpoint.forms
     assert form == {
-        "grant_type": "refresh_token", "client_id": "client-1", "client_secret": "s3cret",
-        "refresh_token": json.loads(secret)["refresh_token"], "scope": "https://mail.google.com/",
+        "grant_type": "refresh_token",
+        "client_id": "client-1",
+        "client_secret": "s3cret",
+        "refresh_token": json.loads(secret)["refresh_token"],
+        "scope": "https://mail.google.com/",
     }
 
 
@@ -142,11 +150,14 @@ def test_an_error_is_not_cached(token_endpoint: TokenEndpoint) -> None:
     assert access_token("refresh", secret) == "recovered"
 
 
-@pytest.mark.parametrize("secret, message", [
-    ("not json", "must be JSON"),
-    (json.dumps({"client_id": "x", "refresh_token": "y"}), "no token_url or known issuer"),
-    (json.dumps({"issuer": "yahoo", "refresh_token": "y"}), "no token_url or known issuer"),
-])
+@pytest.mark.parametrize(
+    "secret, message",
+    [
+        ("not json", "must be JSON"),
+        (json.dumps({"client_id": "x", "refresh_token": "y"}), "no token_url or known issuer"),
+        (json.dumps({"issuer": "yahoo", "refresh_token": "y"}), "no token_url or known issuer"),
+    ],
+)
 def test_a_bad_refresh_secret_is_token_unavailable(secret: str, message: str) -> None:
     with pytest.raises(TokenUnavailable, match=message):
         access_token("refresh", secret)

@@ -13,10 +13,22 @@ from mailbot.store.models import Alert, OutboxEntry
 from mailbot.timeutil import as_utc, utcnow
 
 
-@pytest.mark.parametrize("attempts, seconds", [
-    (0, 30), (1, 30), (2, 60), (3, 120), (4, 240), (5, 480), (6, 960), (7, 1920),
-    (8, 3600), (12, 3600), (500, 3600),
-])
+@pytest.mark.parametrize(
+    "attempts, seconds",
+    [
+        (0, 30),
+        (1, 30),
+        (2, 60),
+        (3, 120),
+        (4, 240),
+        (5, 480),
+        (6, 960),
+        (7, 1920),
+        (8, 3600),
+        (12, 3600),
+        (500, 3600),
+    ],
+)
 def test_backoff_doubles_from_thirty_seconds_up_to_an_hour(attempts: int, seconds: int) -> None:
     assert backoff(attempts) == timedelta(seconds=seconds)
 
@@ -35,9 +47,17 @@ def test_all_retries_together_span_about_half_a_day() -> None:
 
 def _pending_entry(runtime: Runtime, attempts: int) -> int:
     with runtime.sessions.begin() as session:
-        entry = OutboxEntry(key="ack:MB-7K3Q9P", kind="ack", to_address="a@b.test",
-                            from_address="support@acme.test", subject="s", body="b",
-                            internet_message_id="x@acme.test", status="claimed", attempts=attempts)
+        entry = OutboxEntry(
+            key="ack:MB-7K3Q9P",
+            kind="ack",
+            to_address="a@b.test",
+            from_address="support@acme.test",
+            subject="s",
+            body="b",
+            internet_message_id="x@acme.test",
+            status="claimed",
+            attempts=attempts,
+        )
         session.add(entry)
         session.flush()
         return entry.id

@@ -84,7 +84,7 @@ Ciao
 def test_malformed_and_raw_8bit_headers_never_raise() -> None:
     raw = (
         b"From: Jos\xe9 Garc\xeda <jose@example.es>\n"
-        b"To: \"Pe\xc3\xb1a, Luc\xc3\xada\" <lucia@example.es>\n"
+        b'To: "Pe\xc3\xb1a, Luc\xc3\xada" <lucia@example.es>\n'
         b"Subject: Pedido =?utf-8?q?sin_terminar\n"
         b"X-Weird: =?bogus-charset?q?abc?=\n"
         b"Date: not a date\n\n"

@@ -58,13 +58,16 @@ def test_signature_depends_on_the_ref() -> None:
     assert one.split(".")[1] != two.split(".")[1]
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda a: a.replace("mb-7k3q9p", "mb-7k3q9q"),          # another ticket, same signature
-    lambda a: re.sub(r"\.([0-9a-f])", lambda m: "." + ("0" if m.group(1) != "0" else "1"), a, count=1),
-    lambda a: re.sub(r"\.[0-9a-f]{8}@", ".00000000@", a),
-    lambda a: re.sub(r"\.[0-9a-f]{8}@", "@", a),               # signature dropped
-    lambda a: re.sub(r"\.([0-9a-f]{8})@", r".\g<1>0@", a),      # signature too long
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda a: a.replace("mb-7k3q9p", "mb-7k3q9q"),  # another ticket, same signature
+        lambda a: re.sub(r"\.([0-9a-f])", lambda m: "." + ("0" if m.group(1) != "0" else "1"), a, count=1),
+        lambda a: re.sub(r"\.[0-9a-f]{8}@", ".00000000@", a),
+        lambda a: re.sub(r"\.[0-9a-f]{8}@", "@", a),  # signature dropped
+        lambda a: re.sub(r"\.([0-9a-f]{8})@", r".\g<1>0@", a),  # signature too long
+    ],
+)
 def test_a_tampered_reply_address_is_rejected(tamper: Callable[[str], str]) -> None:
     address = reply_address(KEY, "support@acme.test", "MB-7K3Q9P")
     tampered = tamper(address)
@@ -77,15 +80,18 @@ def test_an_address_signed_with_another_secret_is_rejected() -> None:
     assert ref_from_reply_address(KEY, address) is None
 
 
-@pytest.mark.parametrize("address", [
-    "support@acme.test",
-    "support+mb-7k3q9p@acme.test",
-    "support+newsletter@acme.test",
-    "support+mb-7k3q9.12345678@acme.test",
-    "support+mb-7k3q0p.12345678@acme.test",  # 0 is not in the alphabet
-    "",
-    "no-at-sign",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "support@acme.test",
+        "support+mb-7k3q9p@acme.test",
+        "support+newsletter@acme.test",
+        "support+mb-7k3q9.12345678@acme.test",
+        "support+mb-7k3q0p.12345678@acme.test",  # 0 is not in the alphabet
+        "",
+        "no-at-sign",
+    ],
+)
 def test_addresses_without_a_valid_token_carry_no_ref(address: str) -> None:
     assert ref_from_reply_address(KEY, address) is None
 

@@ -46,9 +46,7 @@ def test_normalized_reply_matches_original() -> None:
 
 
 def test_strip_reply_prefixes_keeps_case_and_inner_text() -> None:
-    assert (
-        strip_reply_prefixes("Re: AW: Automatic reply: Re: Order") == "Automatic reply: Re: Order"
-    )
+    assert strip_reply_prefixes("Re: AW: Automatic reply: Re: Order") == "Automatic reply: Re: Order"
 
 
 @pytest.mark.parametrize(
