@@ -14,8 +14,12 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from mailbot.config import load_settings
 from mailbot.devservers.dovecot import DovecotServer
@@ -23,6 +27,7 @@ from mailbot.devservers.smtp_sink import SmtpSink
 from mailbot.mailboxes import MailboxSpec, add_mailbox
 from mailbot.runtime import current_runtime
 from mailbot.store.migrate import upgrade_database
+from mailbot.store.models import Inbound
 from mailbot.ticket_json import list_tickets_json
 
 HISTORY = [
@@ -109,7 +114,10 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
     upgrade_database(settings.database_url)
     runtime = current_runtime()  # starts the private redis-server under the data dir
 
-    dovecot = DovecotServer(base / "dovecot")
+    # Dovecot's mail processes run unprivileged: their folder must be reachable by them,
+    # which a checkout under a private home directory is not.
+    dovecot_dir = Path(tempfile.mkdtemp(prefix="mailbot-demo-dovecot-"))
+    dovecot = DovecotServer(dovecot_dir)
     dovecot.start()
     password = secrets.token_hex(8)
     dovecot.add_user("support", password)
@@ -152,6 +160,7 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
                 env=env,
             )
         )
+        _wait_for_web(port, timeout=30)
         _say(f"mailbot demo: tickets at http://127.0.0.1:{port}")
         _say(f"  log in as admin@acme.test / {admin_password}")
         for sender, subject, message_id, extra, body in NEW_MAIL:
@@ -177,6 +186,7 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
                 process.kill()
         smtp.stop()
         dovecot.stop()
+        shutil.rmtree(dovecot_dir, ignore_errors=True)
         from mailbot.redis_server import stop_private_redis
 
         stop_private_redis(settings)
@@ -195,14 +205,32 @@ def _create_admin(base: Path) -> str:
 
 
 def _wait_for_acknowledgements(runtime, expected: int, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Until every seeded mail is filed and the expected acknowledgements are sent."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with runtime.sessions() as session:
             tickets = list_tickets_json(session)
-        if sum(1 for t in tickets if t["acknowledged_at"]) >= expected:
+            waiting = session.scalar(
+                select(func.count()).select_from(Inbound).where(Inbound.status == "received")
+            )
+            filed = session.scalar(select(func.count()).select_from(Inbound))
+        acknowledged = sum(1 for t in tickets if t["acknowledged_at"])
+        if acknowledged >= expected and not waiting and filed >= len(HISTORY) + len(NEW_MAIL):
             return
         time.sleep(0.5)
     raise SystemExit(f"demo: fewer than {expected} acknowledgements after {timeout}s; see the logs above")
+
+
+def _wait_for_web(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"demo: the web panel did not answer on port {port}; see the logs above")
 
 
 def _print_summary(runtime) -> None:  # type: ignore[no-untyped-def]
