@@ -4,6 +4,11 @@ A killed worker loses the rq job it was running, a flushed Redis loses every que
 job; the rows they were about stay `received` or `pending`. Workers run this at start
 and then periodically, so such rows are picked up again. Jobs are idempotent, so a
 row enqueued twice is harmless.
+
+Harmless but not free: under a backlog (thousands of messages at once) most waiting
+rows are merely queued, not lost, and re-enqueueing all of them from every worker
+every 30 s filled the queues with jobs that only skipped rows, ahead of new mail.
+So rows that a job still waiting in a queue carries are left alone.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from rq.job import Job
 from sqlalchemy import select
 
 from mailbot import outbox
-from mailbot.queue import enqueue_delivery, enqueue_processing
+from mailbot.queue import INBOUND_QUEUE, OUTBOX_QUEUE, enqueue_delivery, enqueue_processing, queue
 from mailbot.runtime import Runtime
 from mailbot.store.models import Inbound, OutboxEntry
 from mailbot.timeutil import utcnow
@@ -26,6 +32,10 @@ BATCH = 200
 
 def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0)) -> tuple[int, int]:
     """Enqueue inbound rows still waiting and outbox rows due; returns their counts."""
+    # Read before the database: a job dequeued in between has either finished (its rows
+    # are no longer selected) or is running, and running jobs are never counted here.
+    inbound_queued = _ids_queued(runtime, INBOUND_QUEUE)
+    outbox_queued = _ids_queued(runtime, OUTBOX_QUEUE)
     now = utcnow()
     with runtime.sessions.begin() as session:
         outbox.settle_abandoned(
@@ -34,20 +44,24 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
             sending_ttl=timedelta(seconds=runtime.settings.outbox_sending_ttl_seconds),
             now=now,
         )
-        inbound_ids = list(
-            session.scalars(
+        inbound_ids = [
+            row_id
+            for row_id in session.scalars(
                 select(Inbound.id)
                 .where(Inbound.status == "received", Inbound.stored_at <= now - min_age)
                 .order_by(Inbound.id)
             )
-        )
-        outbox_ids = list(
-            session.scalars(
+            if row_id not in inbound_queued
+        ]
+        outbox_ids = [
+            row_id
+            for row_id in session.scalars(
                 select(OutboxEntry.id)
                 .where(OutboxEntry.status == "pending", OutboxEntry.next_attempt_at <= now)
                 .order_by(OutboxEntry.id)
             )
-        )
+            if row_id not in outbox_queued
+        ]
     for start in range(0, len(inbound_ids), BATCH):
         enqueue_processing(runtime, inbound_ids[start : start + BATCH])
     for start in range(0, len(outbox_ids), BATCH):
@@ -55,3 +69,25 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
     if inbound_ids or outbox_ids:
         log.info("recovered %s inbound and %s outbox rows", len(inbound_ids), len(outbox_ids))
     return len(inbound_ids), len(outbox_ids)
+
+
+def _ids_queued(runtime: Runtime, name: str) -> set[int]:
+    """Row ids carried by jobs still waiting in queue `name`: a worker will run them.
+
+    Running jobs are not counted: one whose worker was killed stays in rq's started
+    registry until it expires, and its rows must come back at once, as before.
+    Scheduled retries are not counted either: their rows are not due yet, so the
+    query above does not select them.
+    """
+    rq_queue = queue(runtime, name)
+    ids: set[int] = set()
+    for job in Job.fetch_many(rq_queue.get_job_ids(), connection=runtime.redis):
+        if job is None:  # its data expired or was deleted: treat its rows as lost
+            continue
+        try:
+            args = job.args
+        except Exception:  # unreadable job data: treat its rows as lost
+            continue
+        if args and isinstance(args[0], list):
+            ids.update(row_id for row_id in args[0] if isinstance(row_id, int))
+    return ids

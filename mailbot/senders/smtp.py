@@ -45,11 +45,13 @@ def build_email(entry: OutboxEntry) -> EmailMessage:
 
 
 def _security(mailbox: Mailbox) -> dict[str, object]:
-    context = ssl.create_default_context()
+    # The context is built only when TLS is used: create_default_context() loads the
+    # whole system CA bundle (about 30 ms), which used to be half the cost of sending
+    # an acknowledgement over a plain connection that never looked at it.
     if mailbox.smtp_security == "tls":
-        return {"use_tls": True, "tls_context": context}
+        return {"use_tls": True, "tls_context": ssl.create_default_context()}
     if mailbox.smtp_security == "starttls":
-        return {"use_tls": False, "start_tls": True, "tls_context": context}
+        return {"use_tls": False, "start_tls": True, "tls_context": ssl.create_default_context()}
     return {"use_tls": False, "start_tls": False}
 
 
