@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -92,6 +93,12 @@ def mailbox() -> None:
 @click.option("--move-to", default=None, help="Folder for --after-process move (default Processed).")
 @click.option("--language", default=None, help="Fallback language for acknowledgements.")
 @click.option(
+    "--ack-since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Acknowledge mail that arrived from this UTC time on (default: now). Older mail is history.",
+)
+@click.option(
     "--oauth-provider",
     default=None,
     help="Log in with XOAUTH2; the URL's password is this provider's secret.",
@@ -105,6 +112,7 @@ def mailbox_add(
     after_process: str,
     move_to: str | None,
     language: str | None,
+    ack_since: datetime | None,
     oauth_provider: str | None,
 ) -> None:
     """Add a mailbox. Mail already in it is imported as history, never acknowledged."""
@@ -112,7 +120,16 @@ def mailbox_add(
 
     runtime = _runtime()
     spec = MailboxSpec(
-        name, imap_url, smtp_url, address, starttls, after_process, move_to, language, oauth_provider
+        name,
+        imap_url,
+        smtp_url,
+        address,
+        starttls,
+        after_process,
+        move_to,
+        language,
+        oauth_provider,
+        ack_since.replace(tzinfo=UTC) if ack_since else None,
     )
     try:
         with runtime.sessions.begin() as session:

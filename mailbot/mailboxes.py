@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,9 @@ class MailboxSpec:
     move_to_folder: str | None = None
     default_language: str | None = None
     oauth_provider: str | None = None  # set: XOAUTH2 with this token provider
+    # Mail that arrived before this instant is history (imported, never acknowledged);
+    # None: the moment the mailbox is added.
+    ack_cutoff: datetime | None = None
 
 
 def _security(url: ServerUrl, starttls: bool) -> str:
@@ -39,7 +43,8 @@ def _security(url: ServerUrl, starttls: bool) -> str:
 def add_mailbox(session: Session, spec: MailboxSpec, secret_key: str) -> Mailbox:
     if session.scalar(select(Mailbox).where(Mailbox.name == spec.name)) is not None:
         raise MailboxConfigError(f"a mailbox named {spec.name!r} already exists")
-    mailbox = Mailbox(name=spec.name, ack_cutoff=utcnow(), created_at=utcnow())
+    now = utcnow()
+    mailbox = Mailbox(name=spec.name, ack_cutoff=spec.ack_cutoff or now, created_at=now)
     apply_spec(mailbox, spec, secret_key)
     session.add(mailbox)
     session.flush()

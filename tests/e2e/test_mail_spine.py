@@ -162,3 +162,39 @@ def test_a_template_edited_in_the_panel_is_what_the_customer_receives(desk: Desk
     [ack] = desk.smtp.wait_for(1)
     assert ack.message["Subject"] == f"[#{ticket['ref']}] Recibido"
     assert ack.message.get_content().strip() == f"Hola Ana, tu caso {ticket['ref']} está en marcha."
+
+
+def test_the_acknowledgement_cut_off_is_configurable(desk: Desk) -> None:
+    """A team moving to mailbot may want last week's unanswered mail acknowledged too."""
+    user, password = "cutoff" + dt.datetime.now().strftime("%H%M%S%f"), "pw"
+    desk.dovecot.add_user(user, password)
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail("week-old@mail.gmail.test"),
+        msg_time=dt.datetime.now(dt.UTC) - dt.timedelta(days=7),
+    )
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail("year-old@mail.gmail.test", subject="Otra cosa", sender="Luis <luis@yahoo.test>"),
+        msg_time=dt.datetime.now(dt.UTC) - dt.timedelta(days=365),
+    )
+    from mailbot.mailboxes import MailboxSpec, add_mailbox
+
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    with desk.runtime.sessions.begin() as session:
+        add_mailbox(
+            session,
+            MailboxSpec(
+                "migrated",
+                desk.dovecot.imap_url(user, password),
+                desk.smtp.smtp_url(),
+                "support@acme.test",
+                ack_cutoff=since,
+            ),
+            desk.runtime.settings.secret_key,
+        )
+    desk.run()
+    assert [m.rcpt_tos for m in desk.smtp.wait_for(1)] == [["ana.garcia@gmail.test"]]
+    assert len(desk.tickets()) == 2
