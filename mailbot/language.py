@@ -78,6 +78,8 @@ _CUT_RE = re.compile(
 _MAX_CHARS = 3000  # the opening of a message says enough, and langdetect is slow on long text
 _LANGDETECT_MIN_LETTERS = 8
 _LANGDETECT_MIN_WORDS = 3
+_DECISIVE_HITS = 8
+_DECISIVE_SHARE = 0.7
 
 
 @functools.cache
@@ -112,14 +114,31 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _stopword_scores(tokens: list[str]) -> dict[str, float]:
+def _stopword_hits(tokens: list[str]) -> dict[str, float]:
     scores: dict[str, float] = defaultdict(float)
     for token in tokens:
         languages = _LANGUAGES_OF.get(token, ())
         for lang in languages:
             scores[lang] += 1 / len(languages)
-    total = sum(scores.values())
-    return {lang: score / total for lang, score in scores.items()} if total else {}
+    return scores
+
+
+def _shares(hits: dict[str, float]) -> dict[str, float]:
+    total = sum(hits.values())
+    return {lang: score / total for lang, score in hits.items()} if total else {}
+
+
+def _decisive(hits: dict[str, float]) -> str | None:
+    """The language the function words alone settle, or None when they leave doubt.
+
+    langdetect costs about 5 ms a call, most of the pipeline's time per message; with
+    this many function words and this clear a lead it has never changed the answer."""
+    ranked = sorted(hits.values(), reverse=True)
+    if not ranked or sum(ranked) < _DECISIVE_HITS:
+        return None
+    if ranked[0] < _DECISIVE_SHARE * sum(ranked):
+        return None
+    return max(hits, key=lambda lang: hits[lang])
 
 
 def _langdetect_scores(text: str) -> dict[str, float]:
@@ -143,7 +162,11 @@ def detect_language(text: str, *, hint: str | None = None, default: str = "en") 
     fallback = hint or default
     main = _main_text(text)
     tokens = _tokens(main)
-    stopwords = _stopword_scores(tokens)
+    hits = _stopword_hits(tokens)
+    settled = _decisive(hits)
+    if settled is not None:
+        return settled
+    stopwords = _shares(hits)
     # langdetect answers "Danke" with Danish and "ok" with Slovak, each at 99.99%:
     # alone, it needs a few words before its answer means anything.
     if not stopwords and len(tokens) < _LANGDETECT_MIN_WORDS:
