@@ -1,9 +1,15 @@
-"""Deliver outbox rows: claim, hand to the channel's sender, record what happened."""
+"""Deliver outbox rows: claim them, hand them to their channel's sender, record each result.
+
+Rows are delivered in batches, so a sender can reuse one connection for many messages;
+each row still goes through claimed -> sending -> sent on its own (see outbox.py), and
+its result is committed as soon as it is known.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,58 +28,80 @@ class Delivery:
     retry_at: datetime | None = None
 
 
-def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
+class Handover:
+    """What a sender reports to, message by message."""
+
+    def __init__(self, runtime: Runtime, token: str) -> None:
+        self.runtime = runtime
+        self.token = token
+        self.begun: set[int] = set()
+        self.results: dict[int, Delivery] = {}
+
+    def begin(self, entry: OutboxEntry) -> bool:
+        """Called right before the message is handed over (SMTP DATA). False: the claim
+        was lost to another worker, and the sender must not hand it over."""
+        with self.runtime.sessions.begin() as session:
+            if not outbox.mark_sending(session, entry.id, self.token):
+                return False
+        self.begun.add(entry.id)
+        return True
+
+    def done(self, entry: OutboxEntry, failure: Exception | None = None) -> None:
+        with self.runtime.sessions.begin() as session:
+            row = session.get(OutboxEntry, entry.id)
+            assert row is not None
+            self.results[entry.id] = _record(session, row, failure, handed_over=entry.id in self.begun)
+
+
+def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over: bool) -> Delivery:  # type: ignore[no-untyped-def]
+    if isinstance(failure, PermanentFailure):
+        outbox.mark_failed(session, row, str(failure))
+        return Delivery(row.id, "failed")
+    if isinstance(failure, TemporaryFailure):
+        if handed_over and not failure.definite:
+            # Cut off mid-handover: the server may have the message. Never resend blindly.
+            row.status = "uncertain"
+            row.last_error = str(failure)
+            log.error("outbox %s (%s) is uncertain: %s", row.id, row.key, failure)
+            return Delivery(row.id, "uncertain")
+        retry_at = outbox.mark_retry(session, row, str(failure))
+        return Delivery(row.id, "retry" if retry_at else "failed", retry_at)
+    if not handed_over:
+        return Delivery(row.id, "skipped")
+    outbox.mark_sent(session, row)
+    log.info("outbox %s (%s) sent to %s", row.id, row.key, row.to_address)
+    return Delivery(row.id, "sent")
+
+
+def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> list[Delivery]:
     load_senders()
-    sessions = runtime.sessions
-    settings = runtime.settings
     token = secrets.token_hex(16)
-    with sessions.begin() as session:
-        claimed = outbox.claim(
-            session, outbox_id, token, timedelta(seconds=settings.outbox_claim_ttl_seconds)
-        )
-        if claimed is None:
-            return Delivery(outbox_id, "skipped")
-        channel = claimed.channel
-        entry = claimed
+    claim_ttl = timedelta(seconds=runtime.settings.outbox_claim_ttl_seconds)
+    with runtime.sessions.begin() as session:
+        claimed = [e for e in (outbox.claim(session, i, token, claim_ttl) for i in outbox_ids) if e]
+    results = {i: Delivery(i, "skipped") for i in outbox_ids}
+    groups: dict[tuple[str, int | None], list[OutboxEntry]] = defaultdict(list)
+    for entry in claimed:
+        groups[(entry.channel, entry.mailbox_id)].append(entry)
+    for (channel, _), entries in groups.items():
+        handover = Handover(runtime, token)
+        send = SENDERS.get(channel)
+        try:
+            if send is None:
+                raise PermanentFailure(f"no sender for channel {channel!r}")
+            # No transaction is open while talking to the far end: SQLite would hold
+            # its write lock for the whole conversation.
+            send(runtime, entries, handover)
+        except (PermanentFailure, TemporaryFailure) as failure:
+            for entry in entries:
+                if entry.id not in handover.results:
+                    handover.done(entry, failure)
+        results.update(handover.results)
+    return [results[i] for i in outbox_ids]
 
-    handed_over = False
 
-    def before_handover() -> bool:
-        nonlocal handed_over
-        with sessions.begin() as marking:
-            handed_over = outbox.mark_sending(marking, outbox_id, token)
-        return handed_over
-
-    send = SENDERS.get(channel)
-    error: Exception | None = None
-    try:
-        if send is None:
-            raise PermanentFailure(f"no sender for channel {channel!r}")
-        # No transaction is open while talking to the far end: SQLite would hold its
-        # write lock for the whole conversation.
-        send(runtime, entry, before_handover)
-    except (PermanentFailure, TemporaryFailure) as failure:
-        error = failure
-
-    with sessions.begin() as session:
-        entry = session.get(OutboxEntry, outbox_id)
-        assert entry is not None
-        if isinstance(error, PermanentFailure):
-            outbox.mark_failed(session, entry, str(error))
-            return Delivery(outbox_id, "failed")
-        if isinstance(error, TemporaryFailure):
-            if handed_over and not error.definite:
-                # Cut off mid-handover: the server may have the message. Never resend blindly.
-                entry.status = "uncertain"
-                entry.last_error = str(error)
-                return Delivery(outbox_id, "uncertain")
-            retry_at = outbox.mark_retry(session, entry, str(error))
-            return Delivery(outbox_id, "retry" if retry_at else "failed", retry_at)
-        if not handed_over:
-            return Delivery(outbox_id, "skipped")
-        outbox.mark_sent(session, entry)
-        log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
-        return Delivery(outbox_id, "sent")
+def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
+    return deliver_many(runtime, [outbox_id])[0]
 
 
 def load_senders() -> None:

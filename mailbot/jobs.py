@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mailbot.deliver import deliver
+from mailbot.deliver import deliver_many
 from mailbot.pipeline.process import process_inbound
 from mailbot.queue import OUTBOX_QUEUE, enqueue_delivery, queue
 from mailbot.runtime import current_runtime
+
+DELIVERY_GROUP = 20
 
 
 def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
     """One job per batch: rq's per-job overhead is paid once per batch, not per message."""
     runtime = current_runtime()
     counts: dict[str, int] = {}
+    promised: list[int] = []
     for inbound_id in inbound_ids:
         outcome = process_inbound(runtime, inbound_id)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        enqueue_delivery(runtime, list(outcome.outbox_ids))
+        promised += outcome.outbox_ids
+        # Handed to the outbox queue every few messages: one SMTP connection serves
+        # the group, and the first customers of a large batch need not wait for the last.
+        if len(promised) >= DELIVERY_GROUP:
+            enqueue_delivery(runtime, promised)
+            promised = []
+    enqueue_delivery(runtime, promised)
     return counts
 
 
@@ -25,11 +34,10 @@ def deliver_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
     runtime = current_runtime()
     counts: dict[str, int] = {}
     retries: dict[datetime, list[int]] = {}
-    for outbox_id in outbox_ids:
-        result = deliver(runtime, outbox_id)
+    for result in deliver_many(runtime, outbox_ids):
         counts[result.status] = counts.get(result.status, 0) + 1
         if result.retry_at is not None:
-            retries.setdefault(result.retry_at, []).append(outbox_id)
+            retries.setdefault(result.retry_at, []).append(result.outbox_id)
     for retry_at, ids in retries.items():
         # Needs a worker running with the scheduler; if none is, recovery finds the
         # due rows anyway.

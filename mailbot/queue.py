@@ -12,7 +12,9 @@ from mailbot.runtime import Runtime
 
 INBOUND_QUEUE = "inbound"
 OUTBOX_QUEUE = "outbox"
-QUEUE_NAMES = (INBOUND_QUEUE, OUTBOX_QUEUE)
+# Workers take outbox jobs first: during a backlog of inbound mail, acknowledgements for
+# what is already filed still go out at once.
+QUEUE_NAMES = (OUTBOX_QUEUE, INBOUND_QUEUE)
 
 
 def queue(runtime: Runtime, name: str) -> Queue:

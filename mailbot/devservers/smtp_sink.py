@@ -42,6 +42,15 @@ class _SinkHandler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() in self._sink.refuse_recipients:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        self._sink.sessions_seen.add(id(session))
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         failure = self._sink.fail_with
         if failure is not None:
@@ -101,6 +110,10 @@ class SmtpSink:
             tls_context.load_cert_chain(self.cert_path, key_path)
         self.tls_context = tls_context
         self._received: list[ReceivedMail] = []
+        # Recipients answered with 550 at RCPT, as a real server does for unknown users.
+        self.refuse_recipients: set[str] = set()
+        # One entry per SMTP connection that got as far as RCPT: shows connection reuse.
+        self.sessions_seen: set[int] = set()
         self._arrived = threading.Condition()
         self._controller: Controller | None = None
 

@@ -24,8 +24,18 @@ class PermanentFailure(Exception):
     """The channel refused the message for good (unknown recipient, rejected content)."""
 
 
+class Handover(Protocol):
+    def begin(self, entry: OutboxEntry) -> bool: ...
+
+    def done(self, entry: OutboxEntry, failure: Exception | None = None) -> None: ...
+
+
 class Sender(Protocol):
-    def __call__(self, runtime: Runtime, entry: OutboxEntry, before_handover: Callable[[], bool]) -> None: ...
+    """Delivers entries of one channel and one mailbox, reporting each to `handover`:
+    `begin(entry)` right before the point of no return, `done(entry, failure)` after.
+    Raising a failure reports it for every entry not yet done."""
+
+    def __call__(self, runtime: Runtime, entries: list[OutboxEntry], handover: Handover) -> None: ...
 
 
 SENDERS: dict[str, Sender] = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -12,7 +11,7 @@ from email.utils import format_datetime
 import aiosmtplib
 
 from mailbot.runtime import Runtime
-from mailbot.senders import PermanentFailure, TemporaryFailure, sender
+from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, sender
 from mailbot.store.models import Mailbox, OutboxEntry
 from mailbot.store.secrets import decrypt_secret
 from mailbot.timeutil import utcnow
@@ -55,50 +54,68 @@ def _security(mailbox: Mailbox) -> dict[str, object]:
     return {"use_tls": False, "start_tls": False}
 
 
-async def _send(
-    mailbox: Mailbox, password: str, message: EmailMessage, before_handover: Callable[[], bool]
-) -> None:
+def _failure(error: Exception) -> PermanentFailure | TemporaryFailure:
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        text = f"SMTP {error.code}: {error.message}"
+        # 530/534/535 are our credentials, not this message: retry once an admin fixes them.
+        if 500 <= error.code < 600 and error.code not in {530, 534, 535}:
+            return PermanentFailure(text)
+        return TemporaryFailure(text, definite=True)
+    # No answer at all (connection lost, timeout): whether the server took it is unknown.
+    return TemporaryFailure(f"{type(error).__name__}: {error}")
+
+
+_CONNECTION_ERRORS = (TimeoutError, aiosmtplib.SMTPException, OSError)
+
+
+async def _send_all(mailbox: Mailbox, password: str, entries: list[OutboxEntry], handover: Handover) -> None:
+    """One connection for the whole batch; each message gets its own envelope."""
     client = aiosmtplib.SMTP(
         hostname=mailbox.smtp_host,
         port=mailbox.smtp_port,
         timeout=SMTP_TIMEOUT_SECONDS,
         **_security(mailbox),  # type: ignore[arg-type]
     )
-    await client.connect()
     try:
+        await client.connect()
         if mailbox.smtp_user:
             await client.login(mailbox.smtp_user, password)
-        sender_address = Address(addr_spec=str(message["From"])).addr_spec
-        await client.mail(sender_address)
-        await client.rcpt(str(message["To"]))
-        # Everything up to here can fail without anything being sent; from DATA on,
-        # a crash leaves us not knowing, so the outbox row says so first.
-        if not before_handover():
-            return
-        await client.data(message.as_bytes())
+    except _CONNECTION_ERRORS as error:
+        raise _failure(error) from error  # nothing was handed over
+    try:
+        for entry in entries:
+            message = build_email(entry)
+            try:
+                await client.mail(Address(addr_spec=entry.from_address).addr_spec)
+                await client.rcpt(entry.to_address)
+                # Everything up to here can fail without anything being sent; from DATA
+                # on, a crash leaves us not knowing, so the outbox row says so first.
+                if not handover.begin(entry):
+                    await client.rset()
+                    handover.done(entry)
+                    continue
+                await client.data(message.as_bytes())
+            except aiosmtplib.SMTPResponseException as error:
+                handover.done(entry, _failure(error))
+                await client.rset()
+                continue
+            except _CONNECTION_ERRORS as error:
+                handover.done(entry, _failure(error))
+                raise _failure(error) from error  # the rest were never begun: retried
+            handover.done(entry)
     finally:
         try:
             await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
+        except _CONNECTION_ERRORS:
             pass
 
 
 @sender("email")
-def send_email(
-    runtime: Runtime, entry: OutboxEntry, before_handover: Callable[[], bool]
-) -> None:
+def send_email(runtime: Runtime, entries: list[OutboxEntry], handover: Handover) -> None:
+    mailbox_id = entries[0].mailbox_id
     with runtime.sessions() as session:
-        mailbox = session.get(Mailbox, entry.mailbox_id) if entry.mailbox_id else None
+        mailbox = session.get(Mailbox, mailbox_id) if mailbox_id else None
     if mailbox is None:
         raise PermanentFailure("the mailbox this message was to be sent from no longer exists")
     password = decrypt_secret(runtime.settings.secret_key, mailbox.smtp_secret)
-    try:
-        asyncio.run(_send(mailbox, password, build_email(entry), before_handover))
-    except aiosmtplib.SMTPResponseException as error:
-        text = f"SMTP {error.code}: {error.message}"
-        # 530/534/535 are our credentials, not this message: retry once an admin fixes them.
-        if 500 <= error.code < 600 and error.code not in {530, 534, 535}:
-            raise PermanentFailure(text) from error
-        raise TemporaryFailure(text, definite=True) from error
-    except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
-        raise TemporaryFailure(f"{type(error).__name__}: {error}") from error
+    asyncio.run(_send_all(mailbox, password, entries, handover))

@@ -488,3 +488,33 @@ def test_a_stranger_cannot_join_by_forging_in_reply_to_from_a_known_ref(desk: De
     )
     desk.run()
     assert len(desk.tickets()) == 2
+
+
+def test_a_batch_of_acks_shares_one_connection_and_one_refusal_spoils_nothing(desk: Desk, support) -> None:
+    """Acknowledgements are delivered in groups over one SMTP connection; a recipient the
+    server refuses fails alone, the others in the same group are sent."""
+    user, password = support
+    desk.smtp.refuse_recipients = {"nadie@gmail.test"}
+    senders = ["ana@gmail.test", "nadie@gmail.test", "luis@yahoo.test", "eva@libero.test"]
+    for n, address in enumerate(senders):
+        desk.dovecot.append(
+            user,
+            password,
+            customer_mail(
+                f"batch{n}@mail.gmail.test",
+                sender=f"Cliente <{address}>",
+                subject=f"Consulta {n}",
+                body=f"Hola, tengo una consulta número {n} sobre mi pedido.",
+            ),
+        )
+    desk.run()
+    received = sorted(r for m in desk.smtp.wait_for(3) for r in m.rcpt_tos)
+    assert received == ["ana@gmail.test", "eva@libero.test", "luis@yahoo.test"]
+    assert len(desk.smtp.sessions_seen) == 1
+    statuses = {row.to_address: row.status for row in outbox_rows(desk.runtime)}
+    assert statuses == {
+        "ana@gmail.test": "sent",
+        "nadie@gmail.test": "failed",
+        "luis@yahoo.test": "sent",
+        "eva@libero.test": "sent",
+    }
