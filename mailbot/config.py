@@ -32,10 +32,13 @@ class Settings:
     ack_cap_per_subject: int = 2
     ack_cap_window_seconds: int = 3 * 3600
     burst_hold_threshold: int = 30
-    # A claim older than this was abandoned by a dead worker (nothing was sent yet).
-    outbox_claim_ttl_seconds: int = 120
+    # A claim older than this was abandoned by a dead worker (nothing was sent yet). Longer
+    # than the worst way to DATA of a group (six SMTP steps of 30 s for the first message).
+    outbox_claim_ttl_seconds: int = 600
     # A hand-over older than this was cut off: the row becomes `uncertain`.
     outbox_sending_ttl_seconds: int = 300
+    # How long one attempt at filing a message may take before another job may try it.
+    processing_lease_seconds: int = 60
     # A poller that stops renewing its mailbox lease for this long is presumed dead.
     poller_lease_seconds: int = 90
 
@@ -57,8 +60,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ack_cap_per_address=int(env.get("MAILBOT_ACK_CAP_PER_ADDRESS", "10")),
         ack_cap_per_subject=int(env.get("MAILBOT_ACK_CAP_PER_SUBJECT", "2")),
         burst_hold_threshold=int(env.get("MAILBOT_BURST_HOLD_THRESHOLD", "30")),
-        outbox_claim_ttl_seconds=int(env.get("MAILBOT_OUTBOX_CLAIM_TTL_SECONDS", "120")),
+        outbox_claim_ttl_seconds=int(env.get("MAILBOT_OUTBOX_CLAIM_TTL_SECONDS", "600")),
         outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
+        processing_lease_seconds=int(env.get("MAILBOT_PROCESSING_LEASE_SECONDS", "60")),
         poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "90")),
     )
 

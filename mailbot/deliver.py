@@ -48,8 +48,14 @@ class Handover:
 
     def done(self, entry: OutboxEntry, failure: Exception | None = None) -> None:
         with self.runtime.sessions.begin() as session:
-            row = session.get(OutboxEntry, entry.id)
+            row = session.get(OutboxEntry, entry.id, with_for_update=True)
             assert row is not None
+            if not outbox.still_held(row, self.token):
+                # Our claim expired and another worker took the row over: its result is
+                # the one that counts, whatever happened here.
+                log.warning("outbox %s (%s): claim lost, result dropped", row.id, row.key)
+                self.results[entry.id] = Delivery(row.id, "skipped")
+                return
             self.results[entry.id] = _record(session, row, failure, handed_over=entry.id in self.begun)
 
 

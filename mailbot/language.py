@@ -78,8 +78,8 @@ _CUT_RE = re.compile(
 _MAX_CHARS = 3000  # the opening of a message says enough, and langdetect is slow on long text
 _LANGDETECT_MIN_LETTERS = 8
 _LANGDETECT_MIN_WORDS = 3
-_DECISIVE_HITS = 8
-_DECISIVE_SHARE = 0.7
+_DECISIVE_HITS = 4
+_DECISIVE_SHARE = 0.75
 
 
 @functools.cache

@@ -1,11 +1,8 @@
-"""Short Redis locks and leases with an owner token, so only the holder renews or frees them."""
+"""Redis leases with an owner token, so only the holder renews or frees them."""
 
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import redis
 
@@ -34,23 +31,3 @@ class Lease:
 
     def release(self) -> None:
         self.client.eval(_RELEASE, 1, self.key, self.token)
-
-
-class LockTimeout(Exception):
-    pass
-
-
-@contextmanager
-def held_lock(
-    client: redis.Redis, key: str, ttl_seconds: float = 60, wait_seconds: float = 60
-) -> Iterator[Lease]:
-    lease = Lease(client, key, ttl_seconds)
-    deadline = time.monotonic() + wait_seconds
-    while not lease.acquire():
-        if time.monotonic() > deadline:
-            raise LockTimeout(f"could not take {key} within {wait_seconds}s")
-        time.sleep(0.01)
-    try:
-        yield lease
-    finally:
-        lease.release()

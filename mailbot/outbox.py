@@ -70,6 +70,10 @@ def mark_sending(session: Session, outbox_id: int, token: str) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def still_held(entry: OutboxEntry, token: str) -> bool:
+    return entry.claim_token == token and entry.status in {"claimed", "sending"}
+
+
 def mark_sent(session: Session, entry: OutboxEntry) -> None:
     now = utcnow()
     entry.status = "sent"
@@ -114,12 +118,21 @@ def settle_abandoned(
 ) -> tuple[int, int]:
     """Rows left by killed workers: claims go back to pending, sends become uncertain."""
     now = now or utcnow()
-    released = session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.status == "claimed", OutboxEntry.claimed_at < now - claim_ttl)
-        .values(status="pending", next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    abandoned = list(
+        session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.status == "claimed", OutboxEntry.claimed_at < now - claim_ttl
+            )
+        )
+    )
+    released = 0
+    for entry in abandoned:
+        # A row whose sender dies every time (a crash, not a refusal) must not loop forever.
+        if entry.attempts >= MAX_ATTEMPTS:
+            mark_failed(session, entry, f"abandoned by its sender {entry.attempts} times")
+            continue
+        entry.status, entry.next_attempt_at, entry.claim_token = "pending", now, None
+        released += 1
     stuck = list(
         session.scalars(
             select(OutboxEntry).where(

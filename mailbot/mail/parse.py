@@ -100,9 +100,19 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
 
 def _raw_values(msg: Message, name: str) -> list[str]:
     try:
-        return [str(value) for key, value in msg.raw_items() if key.lower() == name]
+        return [_real_text(str(value)) for key, value in msg.raw_items() if key.lower() == name]
     except Exception:
         return []
+
+
+def _real_text(value: str) -> str:
+    """The email package hands raw 8-bit header bytes over as surrogate escapes, which no
+    database or socket accepts. RFC 6532 allows UTF-8 there (older clients send Latin-1):
+    decode the bytes for real."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    text, _ = decode_text(value.encode("utf-8", "surrogateescape"), "utf-8")
+    return text
 
 
 def _text_header(msg: Message, name: str) -> str | None:
@@ -117,7 +127,7 @@ def _headers(msg: Message) -> dict[str, str]:
     except Exception:
         return headers
     for key, value in items:
-        headers.setdefault(key.lower(), decode_encoded_words(str(value)).strip())
+        headers.setdefault(key.lower(), decode_encoded_words(_real_text(str(value))).strip())
     return headers
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from mailbot.locks import held_lock
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import InboundMessage
 from mailbot.pipeline.acknowledge import build_ack, decide_ack
@@ -63,12 +62,20 @@ class Addresses:
 
 def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
     settings = runtime.settings
+    now = utcnow()
     with runtime.sessions.begin() as session:
-        inbound = session.get(Inbound, inbound_id)
+        inbound = session.get(Inbound, inbound_id, with_for_update=True)
         if inbound is None or inbound.status != "received":
             return Outcome(inbound_id, "skipped")
+        started = inbound.processing_started_at
+        lease = timedelta(seconds=settings.processing_lease_seconds)
+        if started is not None and as_utc(started) > now - lease:
+            # Another job (a recovered duplicate) is on it right now; if that worker died,
+            # the lease runs out and recovery brings the message back.
+            return Outcome(inbound_id, "skipped", reason="being processed elsewhere")
         # Counted before the work, in its own commit: a message that kills the worker
         # every time still reaches MAX_ATTEMPTS and is quarantined.
+        inbound.processing_started_at = now
         inbound.attempts += 1
         if inbound.attempts > MAX_ATTEMPTS:
             _quarantine(inbound, inbound.error or "crashed the pipeline repeatedly")
@@ -87,12 +94,9 @@ def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
     except Exception as error:  # a parser bug must not stop the queue either
         log.exception("inbound %s: parser crashed", inbound_id)
         return _record_failure(runtime, inbound_id, f"parser crashed: {error!r}")
-    lock_key = f"mailbot:lock:contact:{msg.channel}:{msg.sender_address}"
     try:
-        # The lock serialises one sender's messages across workers, so two of them
-        # cannot both open a ticket for the same matter. Its TTL only matters when a
-        # worker dies holding it.
-        with held_lock(runtime.redis, lock_key, ttl_seconds=20), runtime.sessions.begin() as session:
+        with runtime.sessions.begin() as session:
+            _serialise_sender(session, msg)
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
             if inbound is None or inbound.status != "received":
                 return Outcome(inbound_id, "skipped")
@@ -109,6 +113,16 @@ def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
         outcome.reason,
     )
     return outcome
+
+
+def _serialise_sender(session: Session, msg: InboundMessage) -> None:
+    """One sender's messages are filed one at a time, so two workers cannot both open a
+    ticket for the same matter. SQLite already runs one write transaction at a time
+    (BEGIN IMMEDIATE, store/db.py); PostgreSQL gets a transaction-scoped advisory lock,
+    released by the commit or by the connection dying with its worker."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"{msg.channel}:{msg.sender_address}"
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def _file_message(
@@ -176,7 +190,7 @@ def _file_customer_message(
     if match is None:
         enrichment = enrich(session, msg, contact.id, now)
         ticket = Ticket(
-            ref=new_ref(),
+            ref=_unused_ref(session),
             subject=msg.subject,
             normalized_subject=normalize_subject(msg.subject),
             channel=msg.channel,
@@ -241,6 +255,14 @@ def _file_customer_message(
     return Outcome(
         inbound.id, "processed", "customer", ticket.ref, f"{reason}; ack: {decision.reason}", outbox_ids
     )
+
+
+def _unused_ref(session: Session) -> str:
+    # 32^6 refs: a collision is rare but certain over a busy year; never fail on one.
+    while True:
+        ref = new_ref()
+        if session.scalar(select(Ticket.id).where(Ticket.ref == ref)) is None:
+            return ref
 
 
 def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -> Ticket | None:
@@ -328,6 +350,7 @@ def _record_failure(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
         if inbound is None or inbound.status != "received":
             return Outcome(inbound_id, "skipped")
         inbound.error = error
+        inbound.processing_started_at = None  # this attempt is over: a retry may start at once
         if inbound.attempts >= MAX_ATTEMPTS:
             _quarantine(inbound, error)
             return Outcome(inbound_id, "quarantined", reason=error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -17,6 +18,8 @@ from mailbot.store.secrets import decrypt_secret
 from mailbot.timeutil import utcnow
 
 SMTP_TIMEOUT_SECONDS = 30
+
+log = logging.getLogger("mailbot.outbox")
 
 
 def build_email(entry: OutboxEntry) -> EmailMessage:
@@ -97,17 +100,31 @@ async def _send_all(mailbox: Mailbox, password: str, entries: list[OutboxEntry],
                 await client.data(message.as_bytes())
             except aiosmtplib.SMTPResponseException as error:
                 handover.done(entry, _failure(error))
-                await client.rset()
+                await _reset(client)
                 continue
             except _CONNECTION_ERRORS as error:
                 handover.done(entry, _failure(error))
                 raise _failure(error) from error  # the rest were never begun: retried
+            except Exception as error:
+                # Something this message carries that SMTP cannot take (an address that
+                # is not ASCII, say): it fails alone and for good; the group goes on.
+                log.exception("outbox %s: cannot be sent", entry.id)
+                handover.done(entry, PermanentFailure(f"{type(error).__name__}: {error}"))
+                await _reset(client)
+                continue
             handover.done(entry)
     finally:
         try:
             await client.quit()
         except _CONNECTION_ERRORS:
             pass
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.rset()
+    except Exception as error:  # the session is unusable: the rest were never begun
+        raise TemporaryFailure(f"SMTP session lost after a refusal: {error}", definite=True) from error
 
 
 @sender("email")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from imapclient.imapclient import SEEN
 from sqlalchemy import select, update
 
@@ -97,26 +98,25 @@ def sync_folder(
                 f"(UIDs {_uid_ranges(report.gaps)}); fetching them now",
             )
     cutoff = _cutoff(mailbox, runtime.settings.ack_cutoff_grace_seconds)
-    batch_size = max(runtime.settings.imap_batch_size, 1)
-    for start in range(0, len(missing), batch_size):
-        batch = missing[start : start + batch_size]
-        fetched = client.fetch(batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
+    # Messages in a batch the server refused are tried again last and one at a time:
+    # some servers drop the connection after such a refusal, and every message queued
+    # behind a bad one would otherwise wait forever (Gmail: "Some messages could not be
+    # FETCHed"; Dovecot: an unreadable file).
+    suspects = Suspects(runtime, mailbox, folder, uidvalidity)
+    in_batches, alone = suspects.order(missing)
+    batches = _batches(client, in_batches, max(runtime.settings.imap_batch_size, 1), suspects)
+    batches += [[uid] for uid in alone]
+    for batch in batches:
+        fetched = _fetch(client, batch, suspects)
         with runtime.sessions.begin() as session:
             new_ids = _store_batch(
-                session,
-                mailbox,
-                folder,
-                uidvalidity,
-                batch,
-                fetched,
-                cutoff,
-                resync=report.uidvalidity_changed,
-                report=report,
+                session, mailbox, folder, uidvalidity, batch, fetched, cutoff, report=report
             )
             _save_state(session, mailbox.id, folder, uidvalidity, max(batch))
         # Enqueued only once the rows are committed: durable before acknowledged.
         enqueue_processing(runtime, new_ids)
-        keep_alive()
+        if keep_alive() is False:
+            raise LeaseLost(f"mailbox {mailbox.name}: lease lost mid-sync; another poller goes on")
     if not missing:
         with runtime.sessions.begin() as session:
             _save_state(session, mailbox.id, folder, uidvalidity, max(server_uids, default=0))
@@ -134,6 +134,100 @@ def sync_folder(
     return report
 
 
+class LeaseLost(RuntimeError):
+    pass
+
+
+# A batch is cut at this many bytes too: 200 large messages at once would not fit in memory.
+MAX_BATCH_BYTES = 25 * 1024 * 1024
+
+
+def _batches(client: IMAPClient, uids: list[int], size: int, suspects: Suspects) -> list[list[int]]:
+    if not uids:
+        return []
+    try:
+        answer = client.fetch(uids, [b"RFC822.SIZE"])
+    except IMAPClientAbortError:
+        suspects.add(uids)  # which one broke it is unknown: next time, one at a time
+        raise
+    except IMAPClientError:
+        answer = {}
+    sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in answer.items()}
+    batches: list[list[int]] = [[]]
+    weight = 0
+    for uid in uids:
+        if batches[-1] and (len(batches[-1]) >= size or weight + sizes.get(uid, 0) > MAX_BATCH_BYTES):
+            batches.append([])
+            weight = 0
+        batches[-1].append(uid)
+        weight += sizes.get(uid, 0)
+    return batches
+
+
+class Suspects:
+    """UIDs in a batch the server refused (suspect) and UIDs it refused alone (refused),
+    kept in Redis for a week. Suspects are tried one at a time after the good batches,
+    refused ones after them, so a bad message can only ever hold back itself."""
+
+    TTL = 7 * 24 * 3600
+
+    def __init__(self, runtime: Runtime, mailbox: Mailbox, folder: str, uidvalidity: int) -> None:
+        self.runtime = runtime
+        self.mailbox = mailbox
+        self.folder = folder
+        self.key = f"mailbot:unfetchable:{mailbox.id}:{folder}:{uidvalidity}"
+
+    def _members(self, kind: str) -> set[int]:
+        return {int(uid) for uid in self.runtime.redis.smembers(f"{self.key}:{kind}")}
+
+    def order(self, uids: list[int]) -> tuple[list[int], list[int]]:
+        """(UIDs to fetch in batches, UIDs to fetch one at a time, in that order)."""
+        suspect, refused = self._members("suspect"), self._members("refused")
+        alone = [u for u in uids if u in suspect and u not in refused] + [u for u in uids if u in refused]
+        return [u for u in uids if u not in suspect and u not in refused], alone
+
+    def add(self, uids: list[int]) -> None:
+        if len(uids) == 1:
+            self._refuse(uids[0])
+            return
+        self.runtime.redis.sadd(f"{self.key}:suspect", *uids)
+        self.runtime.redis.expire(f"{self.key}:suspect", self.TTL)
+
+    def _refuse(self, uid: int) -> None:
+        redis = self.runtime.redis
+        if redis.sadd(f"{self.key}:refused", uid):
+            with self.runtime.sessions.begin() as session:
+                _alert(
+                    session,
+                    self.mailbox,
+                    "unfetchable",
+                    f"{self.folder} UID {uid}: the server would not return it",
+                )
+        redis.expire(f"{self.key}:refused", self.TTL)
+
+    def discard(self, uids: list[int]) -> None:
+        if uids:
+            self.runtime.redis.srem(f"{self.key}:suspect", *uids)
+            self.runtime.redis.srem(f"{self.key}:refused", *uids)
+
+
+def _fetch(client: IMAPClient, batch: list[int], suspects: Suspects) -> dict[int, dict]:  # type: ignore[type-arg]
+    items = [b"BODY.PEEK[]", b"INTERNALDATE"]
+    try:
+        fetched: dict[int, dict] = dict(client.fetch(batch, items))  # type: ignore[type-arg]
+    except IMAPClientError:
+        # The connection may be gone with it (some servers hang up); the next sync
+        # fetches the good ones first.
+        suspects.add(batch)
+        raise
+    bodies = [uid for uid, data in fetched.items() if data.get(b"BODY[]") is not None]
+    suspects.discard(bodies)
+    for uid in batch:
+        if uid in fetched and uid not in bodies:
+            suspects.add([uid])  # answered without a body
+    return fetched
+
+
 def _store_batch(
     session,  # type: ignore[no-untyped-def]
     mailbox: Mailbox,
@@ -143,25 +237,24 @@ def _store_batch(
     fetched: dict,  # type: ignore[type-arg]
     cutoff: datetime,
     *,
-    resync: bool,
     report: SyncReport,
 ) -> list[int]:
     new_ids: list[int] = []
     for uid in batch:
         data = fetched.get(uid)
-        if not data or b"BODY[]" not in data:
-            continue  # expunged between SEARCH and FETCH
+        if data is None:
+            continue  # expunged between SEARCH and FETCH: gone from the next SEARCH too
+        if data.get(b"BODY[]") is None:
+            continue  # answered without a body: a suspect, tried alone next time
         raw = bytes(data[b"BODY[]"])
         digest = hashlib.sha256(raw).hexdigest()
         arrived = data.get(b"INTERNALDATE")
         arrived_at = as_utc(arrived) if isinstance(arrived, datetime) else utcnow()
-        held = None
-        if resync:
-            held = session.scalar(
-                select(Inbound.id)
-                .where(Inbound.mailbox_id == mailbox.id, Inbound.raw_sha256 == digest)
-                .limit(1)
-            )
+        # The same bytes already held for this mailbox: a UIDVALIDITY resync (perhaps
+        # one that was interrupted) or a second copy delivered to the same folder.
+        held = session.scalar(
+            select(Inbound.id).where(Inbound.mailbox_id == mailbox.id, Inbound.raw_sha256 == digest).limit(1)
+        )
         row = Inbound(
             source_key=f"imap:{mailbox.id}:{folder}:{uidvalidity}:{uid}",
             channel="email",
@@ -175,9 +268,9 @@ def _store_batch(
             imap_uid=uid,
         )
         if held:
-            # Already held under the old UIDVALIDITY: remember the new UID, keep one copy.
+            # Remember the new UID (so it is no gap), keep one copy of the bytes.
             row.status = "duplicate"
-            row.error = f"same bytes as inbound {held} (resync)"
+            row.error = f"same bytes as inbound {held}"
             row.processed_at = utcnow()
             report.known_after_resync += 1
         session.add(row)
@@ -223,7 +316,8 @@ def apply_after_process_policy(
                     Inbound.imap_folder == folder,
                     Inbound.imap_uidvalidity == uidvalidity,
                     Inbound.server_done.is_(False),
-                    Inbound.status != "received",
+                    # Only what was filed: a quarantined message stays where staff can see it.
+                    Inbound.status.in_(("processed", "duplicate", "ignored")),
                 )
             )
             if uid is not None
@@ -233,7 +327,10 @@ def apply_after_process_policy(
     uids = [uid for _, uid in done]
     # No transaction is open during the IMAP commands: a crash here leaves the rows
     # unmarked, and flagging or moving them again next time is harmless.
-    if mailbox.after_process == "seen":
+    can_move = client.has_capability("MOVE") or client.has_capability("UIDPLUS")
+    if mailbox.after_process == "seen" or not can_move:
+        # Without MOVE or UIDPLUS, moving means a plain EXPUNGE, which would also erase
+        # messages other clients marked deleted: mark them seen instead.
         client.add_flags(uids, [SEEN], silent=True)
     else:
         target = mailbox.move_to_folder or "Processed"
@@ -244,10 +341,7 @@ def apply_after_process_policy(
         else:
             client.copy(uids, target)
             client.delete_messages(uids, silent=True)
-            if client.has_capability("UIDPLUS"):
-                client.uid_expunge(uids)
-            else:
-                client.expunge()
+            client.uid_expunge(uids)
     with runtime.sessions.begin() as session:
         session.execute(
             update(Inbound).where(Inbound.id.in_([row_id for row_id, _ in done])).values(server_done=True)
@@ -257,7 +351,14 @@ def apply_after_process_policy(
 
 def _alert(session, mailbox: Mailbox, kind: str, detail: str) -> None:  # type: ignore[no-untyped-def]
     log.warning("mailbox %s: %s", mailbox.name, detail)
-    session.add(Alert(kind=kind, mailbox_id=mailbox.id, detail=detail))
+    already = session.scalar(
+        select(Alert.id)
+        .where(Alert.kind == kind, Alert.mailbox_id == mailbox.id, Alert.detail == detail)
+        .where(Alert.resolved_at.is_(None))
+        .limit(1)
+    )
+    if already is None:  # the same open alert is not repeated at every sync
+        session.add(Alert(kind=kind, mailbox_id=mailbox.id, detail=detail))
 
 
 def _uid_ranges(uids: list[int]) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -99,6 +100,8 @@ class Inbound(Base):
     verdict: Mapped[str | None] = mapped_column(String(20))
     verdict_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the latest attempt began: a recovered duplicate job leaves it alone meanwhile.
+    processing_started_at: Mapped[datetime | None] = mapped_column(Timestamp)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     imap_folder: Mapped[str | None] = mapped_column(String(255))
@@ -165,6 +168,8 @@ class Message(Base):
     """A message attached to a ticket: the customer's, an automatic one, or ours."""
 
     __tablename__ = "messages"
+    # The burst check and the duplicate window look up one sender's recent messages.
+    __table_args__ = (Index("ix_messages_from_address_received_at", "from_address", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)

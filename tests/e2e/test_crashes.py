@@ -91,7 +91,12 @@ def assert_exactly_once(desk: Desk) -> None:
 def test_killed_worker_loses_nothing_and_answers_nobody_twice(
     desk: Desk, support: tuple[str, str], mailbot_env: dict[str, str]
 ) -> None:
-    env = {**mailbot_env, "MAILBOT_IMAP_BATCH_SIZE": "20", "MAILBOT_OUTBOX_CLAIM_TTL_SECONDS": "1"}
+    env = {
+        **mailbot_env,
+        "MAILBOT_IMAP_BATCH_SIZE": "20",
+        "MAILBOT_OUTBOX_CLAIM_TTL_SECONDS": "1",
+        "MAILBOT_PROCESSING_LEASE_SECONDS": "1",
+    }
     append_customer_mails(desk, *support, MESSAGES)
     run_to_end(env, "poll", "--once")
 
@@ -104,7 +109,7 @@ def test_killed_worker_loses_nothing_and_answers_nobody_twice(
 
     worker = mailbot_process(env, "worker")
     kill_when(worker, some_done)
-    time.sleep(1.5)  # let the dead worker's claims expire (TTL 1 s in this test)
+    time.sleep(1.5)  # let the dead worker's claims and processing lease expire (1 s here)
     run_to_end(env, "worker", "--burst")
     desk.smtp.wait_for(MESSAGES - 1, timeout=30)
     assert_exactly_once(desk)

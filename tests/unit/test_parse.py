@@ -733,3 +733,18 @@ Von meinem iPhone gesendet
     msg = parse_email(raw)
     assert msg.text == "Wann kommt meine Bestellung?\n\nGrüße\nHans"
     assert msg.signature == "Von meinem iPhone gesendet"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_raw_8bit_sender_headers_become_real_text(encoding: str) -> None:
+    # RFC 6532 mail (and older clients' Latin-1) puts 8-bit bytes straight into headers;
+    # they must not come out as surrogate escapes that no database or socket accepts.
+    raw = (
+        "From: José Núñez <josé@correo.test>\r\nTo: support@acme.test\r\n"
+        "Subject: Café frío\r\nMessage-ID: <u8@correo.test>\r\n\r\nHola.\r\n"
+    ).encode(encoding)
+    msg = parse_email(raw)
+    assert msg.sender_address == "josé@correo.test"
+    assert msg.sender_name == "José Núñez"
+    assert msg.subject == "Café frío"
+    assert all(not ("\udc80" <= ch <= "\udcff") for ch in msg.sender_address + msg.subject)

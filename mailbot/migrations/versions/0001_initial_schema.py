@@ -143,6 +143,7 @@ def upgrade() -> None:
         sa.Column("verdict", sa.String(length=20), nullable=True),
         sa.Column("verdict_reason", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("processing_started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("imap_folder", sa.String(length=255), nullable=True),
@@ -218,6 +219,7 @@ def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_messages_content_hash"), ["content_hash"], unique=False)
         batch_op.create_index(batch_op.f("ix_messages_ticket_id"), ["ticket_id"], unique=False)
+        batch_op.create_index("ix_messages_from_address_received_at", ["from_address", "received_at"])
 
     op.create_table(
         "attachments",
@@ -243,6 +245,7 @@ def downgrade() -> None:
 
     op.drop_table("attachments")
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_from_address_received_at")
         batch_op.drop_index(batch_op.f("ix_messages_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_messages_content_hash"))
 
