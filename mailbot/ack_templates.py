@@ -51,7 +51,7 @@ def available_languages() -> list[str]:
 def choose_language(wanted: str | None, fallback: str) -> str:
     languages = available_languages()
     if wanted in languages:
-        return wanted  # type: ignore[return-value]
+        return wanted
     return fallback if fallback in languages else "en"
 
 

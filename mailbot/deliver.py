@@ -59,7 +59,7 @@ class Handover:
             self.results[entry.id] = _record(session, row, failure, handed_over=entry.id in self.begun)
 
 
-def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over: bool) -> Delivery:  # type: ignore[no-untyped-def]
+def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over: bool) -> Delivery:
     if isinstance(failure, PermanentFailure):
         outbox.mark_failed(session, row, str(failure))
         return Delivery(row.id, "failed")

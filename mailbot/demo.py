@@ -204,7 +204,7 @@ def _create_admin(base: Path) -> str:
     return password
 
 
-def _wait_for_acknowledgements(runtime, expected: int, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def _wait_for_acknowledgements(runtime, expected: int, timeout: float) -> None:
     """Until every seeded mail is filed and the expected acknowledgements are sent."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -233,7 +233,7 @@ def _wait_for_web(port: int, timeout: float) -> None:
     raise SystemExit(f"demo: the web panel did not answer on port {port}; see the logs above")
 
 
-def _print_summary(runtime) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(runtime) -> None:
     with runtime.sessions() as session:
         tickets = list_tickets_json(session)
     _say(f"{len(tickets)} tickets:")

@@ -94,7 +94,7 @@ _LANGDETECT_TRIALS = 3  # langdetect's default 7 buys stability our stopword vot
 
 
 @functools.cache
-def _langdetect_factory():  # type: ignore[no-untyped-def]
+def _langdetect_factory():
     """Built once, on first use, and seeded: langdetect samples randomly, and an unseeded
     detector can answer differently for the same text from one run to the next."""
     from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory

@@ -37,7 +37,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _with_children():  # type: ignore[no-untyped-def]
+def _with_children():
     return (selectinload(Ticket.contact), selectinload(Ticket.messages))
 
 

@@ -211,10 +211,10 @@ class Suspects:
             self.runtime.redis.srem(f"{self.key}:refused", *uids)
 
 
-def _fetch(client: IMAPClient, batch: list[int], suspects: Suspects) -> dict[int, dict]:  # type: ignore[type-arg]
+def _fetch(client: IMAPClient, batch: list[int], suspects: Suspects) -> dict[int, dict]:
     items = [b"BODY.PEEK[]", b"INTERNALDATE"]
     try:
-        fetched: dict[int, dict] = dict(client.fetch(batch, items))  # type: ignore[type-arg]
+        fetched: dict[int, dict] = dict(client.fetch(batch, items))
     except IMAPClientError:
         # The connection may be gone with it (some servers hang up); the next sync
         # fetches the good ones first.
@@ -229,12 +229,12 @@ def _fetch(client: IMAPClient, batch: list[int], suspects: Suspects) -> dict[int
 
 
 def _store_batch(
-    session,  # type: ignore[no-untyped-def]
+    session,
     mailbox: Mailbox,
     folder: str,
     uidvalidity: int,
     batch: list[int],
-    fetched: dict,  # type: ignore[type-arg]
+    fetched: dict,
     cutoff: datetime,
     *,
     report: SyncReport,
@@ -281,7 +281,7 @@ def _store_batch(
     return new_ids
 
 
-def _save_state(session, mailbox_id: int, folder: str, uidvalidity: int, uid: int) -> SyncState:  # type: ignore[no-untyped-def]
+def _save_state(session, mailbox_id: int, folder: str, uidvalidity: int, uid: int) -> SyncState:
     state = session.scalar(
         select(SyncState).where(SyncState.mailbox_id == mailbox_id, SyncState.folder == folder)
     )
@@ -349,7 +349,7 @@ def apply_after_process_policy(
     return len(uids)
 
 
-def _alert(session, mailbox: Mailbox, kind: str, detail: str) -> None:  # type: ignore[no-untyped-def]
+def _alert(session, mailbox: Mailbox, kind: str, detail: str) -> None:
     log.warning("mailbox %s: %s", mailbox.name, detail)
     already = session.scalar(
         select(Alert.id)

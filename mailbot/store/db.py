@@ -17,7 +17,7 @@ def _configure_sqlite(engine: Engine) -> None:
     # whatever the busy timeout. BEGIN IMMEDIATE takes the write lock first, so they
     # queue behind busy_timeout instead.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -27,7 +27,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -24,7 +24,10 @@ def test_demo_files_dedupes_and_acknowledges_the_seeded_mail() -> None:
     try:
         result = subprocess.run(
             [sys.executable, "-m", "mailbot.cli", "demo", "--once", "--port", str(free_port())],
-            env=env, capture_output=True, text=True, timeout=240,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         out = result.stdout
