@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from mailbot.deliver import deliver_many
-from mailbot.pipeline.process import process_inbound
+from mailbot.pipeline.process import Addresses, process_inbound
 from mailbot.queue import OUTBOX_QUEUE, enqueue_delivery, queue
 from mailbot.runtime import current_runtime
 
@@ -17,8 +17,10 @@ def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
     runtime = current_runtime()
     counts: dict[str, int] = {}
     promised: list[int] = []
+    with runtime.sessions() as session:
+        addresses = Addresses.load(session)  # once per batch: mailboxes rarely change
     for inbound_id in inbound_ids:
-        outcome = process_inbound(runtime, inbound_id)
+        outcome = process_inbound(runtime, inbound_id, addresses)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         promised += outcome.outbox_ids
         # Handed to the outbox queue every few messages: one SMTP connection serves

@@ -74,15 +74,25 @@ def still_held(entry: OutboxEntry, token: str) -> bool:
     return entry.claim_token == token and entry.status in {"claimed", "sending"}
 
 
-def mark_sent(session: Session, entry: OutboxEntry) -> None:
+def mark_sent(session: Session, entry: OutboxEntry, token: str) -> bool:
+    """Record a hand-over the far end accepted; False if the claim was no longer ours."""
     now = utcnow()
-    entry.status = "sent"
-    entry.sent_at = now
-    entry.last_error = None
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry.id, OutboxEntry.claim_token == token, OutboxEntry.status == "sending")
+        .values(status="sent", sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
     if entry.kind == "ack" and entry.ticket_id:
-        ticket = session.get(Ticket, entry.ticket_id)
-        if ticket is not None and ticket.acknowledged_at is None:
-            ticket.acknowledged_at = now
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == entry.ticket_id, Ticket.acknowledged_at.is_(None))
+            .values(acknowledged_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return True
 
 
 def mark_retry(session: Session, entry: OutboxEntry, error: str) -> datetime | None:

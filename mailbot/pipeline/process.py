@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from mailbot.mail.parse import UnparseableMessage
@@ -60,28 +60,36 @@ class Addresses:
         return cls(own=own, staff_domains=frozenset(domain_of(a) for a in own))
 
 
-def process_inbound(runtime: Runtime, inbound_id: int) -> Outcome:
+def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | None = None) -> Outcome:
     settings = runtime.settings
     now = utcnow()
+    lease = timedelta(seconds=settings.processing_lease_seconds)
     with runtime.sessions.begin() as session:
-        inbound = session.get(Inbound, inbound_id, with_for_update=True)
-        if inbound is None or inbound.status != "received":
+        # One statement takes the message: still waiting, and nobody else on it right now
+        # (a recovered duplicate job; if that worker died, the lease runs out and recovery
+        # brings the message back). The attempt is counted before the work, in its own
+        # commit: a message that kills the worker every time still reaches MAX_ATTEMPTS.
+        taken = session.execute(
+            update(Inbound)
+            .where(
+                Inbound.id == inbound_id,
+                Inbound.status == "received",
+                or_(Inbound.processing_started_at.is_(None), Inbound.processing_started_at <= now - lease),
+            )
+            .values(processing_started_at=now, attempts=Inbound.attempts + 1)
+            .returning(Inbound.attempts, Inbound.raw, Inbound.error)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if taken is None:
             return Outcome(inbound_id, "skipped")
-        started = inbound.processing_started_at
-        lease = timedelta(seconds=settings.processing_lease_seconds)
-        if started is not None and as_utc(started) > now - lease:
-            # Another job (a recovered duplicate) is on it right now; if that worker died,
-            # the lease runs out and recovery brings the message back.
-            return Outcome(inbound_id, "skipped", reason="being processed elsewhere")
-        # Counted before the work, in its own commit: a message that kills the worker
-        # every time still reaches MAX_ATTEMPTS and is quarantined.
-        inbound.processing_started_at = now
-        inbound.attempts += 1
-        if inbound.attempts > MAX_ATTEMPTS:
-            _quarantine(inbound, inbound.error or "crashed the pipeline repeatedly")
+        attempts, raw, last_error = taken
+        if attempts > MAX_ATTEMPTS:
+            inbound = session.get(Inbound, inbound_id)
+            assert inbound is not None
+            _quarantine(inbound, last_error or "crashed the pipeline repeatedly")
             return Outcome(inbound_id, "quarantined", reason=inbound.error or "")
-        raw = inbound.raw
-        addresses = Addresses.load(session)
+        if addresses is None:
+            addresses = Addresses.load(session)
     try:
         msg = normalize_email(
             raw,
