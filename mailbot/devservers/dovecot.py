@@ -18,11 +18,11 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote
 
 import imapclient
 
+from mailbot.devservers.lifecycle import ThrowawayServer
 from mailbot.devservers.tls import make_self_signed_cert
 
 START_TIMEOUT = 15.0
@@ -76,7 +76,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     return free_ports(1, host)[0]
 
 
-class DovecotServer:
+class DovecotServer(ThrowawayServer):
     """One Dovecot master process in the foreground, owned by this object."""
 
     def __init__(self, base_dir: Path, host: str = "127.0.0.1", extra_config: str = "") -> None:
@@ -132,18 +132,6 @@ class DovecotServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(STOP_TIMEOUT)
-
-    def __enter__(self) -> DovecotServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

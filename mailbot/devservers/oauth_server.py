@@ -15,7 +15,8 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+
+from mailbot.devservers.lifecycle import ThrowawayServer
 
 TOKEN_LIFETIME_SECONDS = 3600
 
@@ -36,7 +37,7 @@ class OAuthClient:
     client_secret: str
 
 
-class OAuthServer:
+class OAuthServer(ThrowawayServer):
     """Serves POST /token and POST /introspect on 127.0.0.1 until stop()."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -73,17 +74,6 @@ class OAuthServer:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> OAuthServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def token_url(self) -> str:

@@ -10,9 +10,10 @@ from pathlib import Path
 import redis
 
 from mailbot.devservers.dovecot import free_port
+from mailbot.devservers.lifecycle import ThrowawayServer
 
 
-class RedisInstance:
+class RedisInstance(ThrowawayServer):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.port = free_port()

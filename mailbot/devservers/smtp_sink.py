@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -23,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from mailbot.devservers.dovecot import free_port
+from mailbot.devservers.lifecycle import ThrowawayServer
 from mailbot.devservers.tls import make_self_signed_cert
 
 
@@ -66,7 +66,7 @@ class _SinkHandler:
         return "250 2.0.0 OK queued"
 
 
-class SmtpSink:
+class SmtpSink(ThrowawayServer):
     """A local SMTP server that accepts (or refuses) everything sent to it.
 
     ``fail_with`` may be changed while the server runs, so a test can make the
@@ -147,18 +147,6 @@ class SmtpSink:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
-
-    def __enter__(self) -> SmtpSink:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- what arrived ------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbot.mail.quotes import clean_line, skip_blank
 from mailbot.message import ForwardedOrigin
 
 # Forward prefixes by locale: en Fwd/Fw, es RV, it I, pt Enc, de WG, fr TR.
@@ -65,7 +66,7 @@ def find_forwarded(subject: str, text: str) -> ForwardedOrigin | None:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     outlook_allowed = is_forward_subject(subject)
     for i, raw in enumerate(lines):
-        line = _clean(raw)
+        line = clean_line(raw)
         if _BANNER.match(line) or (outlook_allowed and _OUTLOOK_SEPARATOR.match(line)):
             origin = _parse_block(lines[i + 1 :], subject)
         elif outlook_allowed and _field(line) == "from":
@@ -92,7 +93,7 @@ def parse_sender(value: str) -> tuple[str, str] | None:
 
 
 def _parse_block(lines: list[str], subject: str) -> ForwardedOrigin | None:
-    start = _skip_blank(lines, 0)
+    start = skip_blank(lines, 0)
     block = lines[start:]
     # Apple Mail sometimes quotes the whole forwarded message with "> ".
     if block and block[0].lstrip().startswith(">"):
@@ -101,7 +102,7 @@ def _parse_block(lines: list[str], subject: str) -> ForwardedOrigin | None:
     last: str | None = None
     end = 0
     while end < len(block):
-        line = _clean(block[end])
+        line = clean_line(block[end])
         if not line:
             break
         field = _field(line)
@@ -152,13 +153,3 @@ def _takewhile_quoted(lines: list[str]) -> list[str]:
 def _unquote(line: str) -> str:
     line = line.lstrip()[1:]
     return line[1:] if line.startswith(" ") else line
-
-
-def _clean(line: str) -> str:
-    return " ".join(line.replace("\u00a0", " ").split())
-
-
-def _skip_blank(lines: list[str], i: int) -> int:
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    return i

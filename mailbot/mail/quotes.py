@@ -86,7 +86,7 @@ def _split_quote(lines: list[str]) -> tuple[list[str], list[str]]:
     if header is None:
         return _split_bare_quotes(lines)
     start, end = header
-    after = _skip_blank(lines, end)
+    after = skip_blank(lines, end)
     if after < len(lines) and _is_quoted(lines[after]):
         # Attribution followed by `>` lines: if the author wrote below the quote
         # (bottom-posting), that text is new too.
@@ -102,14 +102,14 @@ def _split_quote(lines: list[str]) -> tuple[list[str], list[str]]:
 def _find_header(lines: list[str]) -> tuple[int, int] | None:
     """Index of the first line of a quote header, and of the line after it."""
     for i, raw in enumerate(lines):
-        line = _clean(raw)
+        line = clean_line(raw)
         if not line or _is_quoted(raw):
             continue
         if _SEPARATOR.match(line) or _FORWARD_INTRO.match(line):
             return i, i + 1
         if _UNDERSCORES.match(line):
-            nxt = _skip_blank(lines, i + 1)
-            if nxt < len(lines) and _FROM_LINE.match(_clean(lines[nxt])):
+            nxt = skip_blank(lines, i + 1)
+            if nxt < len(lines) and _FROM_LINE.match(clean_line(lines[nxt])):
                 return i, nxt
         if _FROM_LINE.match(line) and _outlook_block(lines, i):
             return i, i + 1
@@ -120,9 +120,9 @@ def _find_header(lines: list[str]) -> tuple[int, int] | None:
 
 
 def _attribution(lines: list[str], i: int) -> int | None:
-    first = _clean(lines[i])
+    first = clean_line(lines[i])
     if _BARE_ATTRIBUTION.match(first):
-        nxt = _skip_blank(lines, i + 1)
+        nxt = skip_blank(lines, i + 1)
         if nxt < len(lines) and _is_quoted(lines[nxt]):
             return i + 1
     if not _OPENER.match(first):
@@ -131,7 +131,7 @@ def _attribution(lines: list[str], i: int) -> int | None:
     # ("... Ana Pérez <\nana@example.com> wrote:"), so try up to three lines joined.
     joined = ""
     for j in range(i, min(i + 3, len(lines))):
-        part = _clean(lines[j])
+        part = clean_line(lines[j])
         if not part or _is_quoted(lines[j]) or (j > i and _OPENER.match(part)):
             return None
         if joined.endswith((".", "!", "?")):
@@ -146,7 +146,7 @@ def _attribution(lines: list[str], i: int) -> int | None:
 
 def _outlook_block(lines: list[str], i: int) -> bool:
     for j in range(i + 1, min(i + 5, len(lines))):
-        if _SENT_LINE.match(_clean(lines[j])):
+        if _SENT_LINE.match(clean_line(lines[j])):
             return True
     return False
 
@@ -185,7 +185,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
             break
     # Mobile sign-offs are the last line or two the client appends.
     for i in content[-3:]:
-        if _MOBILE_SIGNOFF.match(_clean(lines[i])):
+        if _MOBILE_SIGNOFF.match(clean_line(lines[i])):
             start = i if start is None else min(start, i)
             break
     if start is None:
@@ -200,11 +200,12 @@ def _is_quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 
 
-def _clean(line: str) -> str:
+def clean_line(line: str) -> str:
+    """One line with its white space (no-break spaces too) folded."""
     return " ".join(line.replace("\u00a0", " ").split())
 
 
-def _skip_blank(lines: list[str], i: int) -> int:
+def skip_blank(lines: list[str], i: int) -> int:
     while i < len(lines) and not lines[i].strip():
         i += 1
     return i
