@@ -29,6 +29,9 @@ def mailbot_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own process group: the kill takes rq's scheduler child along, as a machine
+        # or container dying would, and leaves nothing running after the test.
+        start_new_session=True,
     )
 
 
@@ -47,11 +50,11 @@ def kill_when(process: subprocess.Popen[bytes], condition: Callable[[], bool], t
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         if condition():
-            process.send_signal(signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             return
         time.sleep(0.005)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     pytest.fail("the process finished before it could be killed mid-way")
 
 
