@@ -71,8 +71,31 @@ def _failure(error: Exception) -> PermanentFailure | TemporaryFailure:
 _CONNECTION_ERRORS = (TimeoutError, aiosmtplib.SMTPException, OSError)
 
 
+# Each message costs three round trips (MAIL, RCPT, DATA) on its connection: a group is
+# spread over a few connections at once so those waits overlap (measured: a single
+# connection left the workers idle half the time).
+MESSAGES_PER_CONNECTION = 5
+MAX_CONNECTIONS = 4
+
+
 async def _send_all(mailbox: Mailbox, password: str, entries: list[OutboxEntry], handover: Handover) -> None:
-    """One connection for the whole batch; each message gets its own envelope."""
+    count = min(MAX_CONNECTIONS, -(-len(entries) // MESSAGES_PER_CONNECTION))
+    shares = [entries[i::count] for i in range(count)]
+    outcomes = await asyncio.gather(
+        *(_send_over_one_connection(mailbox, password, share, handover) for share in shares),
+        return_exceptions=True,
+    )
+    # A connection that failed leaves its unsent messages to the caller, which records
+    # the failure for every message not yet done; the other connections' results stand.
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _send_over_one_connection(
+    mailbox: Mailbox, password: str, entries: list[OutboxEntry], handover: Handover
+) -> None:
+    """One connection for its share; each message gets its own envelope."""
     client = aiosmtplib.SMTP(
         hostname=mailbox.smtp_host,
         port=mailbox.smtp_port,

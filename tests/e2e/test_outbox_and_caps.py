@@ -518,3 +518,23 @@ def test_a_batch_of_acks_shares_one_connection_and_one_refusal_spoils_nothing(de
         "luis@yahoo.test": "sent",
         "eva@libero.test": "sent",
     }
+
+
+def test_a_larger_group_is_spread_over_a_few_connections_each_message_once(desk: Desk, support) -> None:
+    user, password = support
+    for n in range(12):
+        desk.dovecot.append(
+            user,
+            password,
+            customer_mail(
+                f"spread{n}@mail.gmail.test",
+                sender=f"Cliente {n} <cliente{n}@gmail.test>",
+                subject=f"Consulta {n}",
+                body=f"Hola, tengo la consulta número {n} sobre mi pedido.",
+            ),
+        )
+    desk.run()
+    received = sorted(r for m in desk.smtp.wait_for(12) for r in m.rcpt_tos)
+    assert received == sorted(f"cliente{n}@gmail.test" for n in range(12))
+    assert len(desk.smtp.sessions_seen) == 3  # 12 messages, 5 per connection
+    assert {row.status for row in outbox_rows(desk.runtime)} == {"sent"}
