@@ -70,6 +70,8 @@ def refreshed_token(secret: str) -> str:
         config = json.loads(secret)
     except json.JSONDecodeError as error:
         raise TokenUnavailable("the refresh provider's secret must be JSON") from error
+    if not isinstance(config, dict):
+        raise TokenUnavailable("the refresh provider's secret must be a JSON object")
     cached = _cache.get(secret)
     if cached and cached.expires_at > time.time() + 60:
         return cached.value

@@ -174,3 +174,8 @@ def test_an_unknown_provider_is_token_unavailable() -> None:
 
 def test_both_providers_are_registered() -> None:
     assert {"static", "refresh"} <= set(TOKEN_PROVIDERS)
+
+
+def test_refresh_secret_that_is_not_an_object_is_refused_clearly() -> None:
+    with pytest.raises(TokenUnavailable, match="JSON object"):
+        access_token("refresh", '["not", "an", "object"]')
