@@ -25,8 +25,8 @@ from mailbot.timeutil import utcnow
 log = logging.getLogger("mailbot.imap")
 
 # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes; we wake far more
-# often so the lease is renewed and a lost connection is noticed quickly.
-IDLE_WAKE_SECONDS = 20
+# often so the lease is renewed, a lost connection is noticed and a stop takes seconds.
+IDLE_WAKE_SECONDS = 5
 FULL_SYNC_SECONDS = 300
 POLL_SECONDS = 60
 MAX_BACKOFF_SECONDS = 300
