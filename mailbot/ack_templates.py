@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,11 @@ def available_languages() -> list[str]:
     return sorted(p.stem for p in (templates_dir() / "ack").glob("*.txt"))
 
 
-def choose_language(wanted: str | None, fallback: str) -> str:
-    languages = available_languages()
-    if wanted in languages:
+def choose_language(wanted: str | None, fallback: str, languages: Collection[str] | None = None) -> str:
+    """`wanted` if it has a template, else `fallback` if that has one, else English."""
+    if languages is None:
+        languages = available_languages()
+    if wanted is not None and wanted in languages:
         return wanted
     return fallback if fallback in languages else "en"
 
@@ -140,10 +143,7 @@ def languages_from_store(session: Session) -> list[str]:
 
 
 def choose_language_from_store(session: Session, wanted: str | None, fallback: str) -> str:
-    languages = languages_from_store(session)
-    if wanted in languages:
-        return wanted
-    return fallback if fallback in languages else "en"
+    return choose_language(wanted, fallback, languages_from_store(session))
 
 
 def render_ack_from_store(session: Session, language: str, context: dict[str, Any]) -> tuple[str, str]:
