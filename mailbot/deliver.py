@@ -46,11 +46,13 @@ class Handover:
         self.begun.add(entry.id)
         return True
 
-    def done(self, entry: OutboxEntry, failure: Exception | None = None) -> None:
+    def done(
+        self, entry: OutboxEntry, failure: Exception | None = None, external_id: str | None = None
+    ) -> None:
         with self.runtime.sessions.begin() as session:
             if failure is None and entry.id in self.begun:
                 # The common case, in one conditional statement.
-                sent = outbox.mark_sent(session, entry, self.token)
+                sent = outbox.mark_sent(session, entry, self.token, external_id)
                 if sent:
                     log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
                 else:
@@ -79,7 +81,7 @@ def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over
             row.last_error = str(failure)
             log.error("outbox %s (%s) is uncertain: %s", row.id, row.key, failure)
             return Delivery(row.id, "uncertain")
-        retry_at = outbox.mark_retry(session, row, str(failure))
+        retry_at = outbox.mark_retry(session, row, str(failure), failure.retry_after)
         return Delivery(row.id, "retry" if retry_at else "failed", retry_at)
     return Delivery(row.id, "skipped")  # never handed over: nothing happened
 

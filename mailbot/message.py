@@ -9,6 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# Sender identity types, as the ticket JSON's `sender.type` names them.
+SENDER_TYPES = ("email", "slack", "telegram", "whatsapp", "messenger", "instagram", "phone", "x", "generic")
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    type: str  # one of SENDER_TYPES
+    value: str  # address, user id, chat id, E.164 phone or X user id
+    name: str = ""  # display name or @handle
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -18,6 +28,8 @@ class Attachment:
     # None when the part was larger than the configured limit: the raw
     # message still holds it, so nothing is lost, but it is not copied.
     data: bytes | None
+    # Chat media stays on the platform: the id or URL to fetch it by.
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,10 +43,21 @@ class ForwardedOrigin:
     text: str
 
 
+# What a platform event is. Only a `message` can be a customer's; the others are
+# recognised and never answered (classify.py has the rules).
+EVENT_MESSAGE = "message"
+EVENT_EDIT = "edit"  # the sender changed a message we hold: annotate it, nothing new
+EVENT_DELETE = "delete"
+EVENT_STATUS = "status"  # delivery or read receipt, a status update of ours
+EVENT_REACTION = "reaction"
+EVENT_MEMBERSHIP = "membership"  # joins, leaves, app-home opens, token revocations
+EVENT_KINDS = (EVENT_MESSAGE, EVENT_EDIT, EVENT_DELETE, EVENT_STATUS, EVENT_REACTION, EVENT_MEMBERSHIP)
+
+
 @dataclass
 class InboundMessage:
-    channel: str  # "email", "telegram", ...
-    sender_address: str  # lower-cased e-mail address or channel handle
+    channel: str  # the channel TYPE: "email", "slack", "telegram", ...
+    sender_address: str  # lower-cased e-mail address, or the channel's user id / E.164 phone
     sender_name: str
     subject: str
     text: str  # what the sender newly wrote: no quoted reply, no signature
@@ -57,3 +80,27 @@ class InboundMessage:
     bounced_message_id: str | None = None
     language: str | None = None
     parse_warnings: list[str] = field(default_factory=list)
+
+    # -- chat and social channels (empty for mail) --------------------------------
+    sender_type: str = "email"  # one of SENDER_TYPES
+    # Messages with the same key belong to one conversation: Slack channel + thread_ts,
+    # Telegram chat id, WhatsApp/SMS phone pair, Messenger/Instagram PSID, X DM
+    # conversation or tweet thread, a form submission.
+    conversation_key: str = ""
+    event: str = EVENT_MESSAGE  # one of EVENT_KINDS
+    # For edits and deletions: the platform id of the message concerned.
+    target_message_id: str | None = None
+    # Written by a bot or by ourselves (Slack bot_id, Meta is_echo, our own X account).
+    from_bot: bool = False
+    from_us: bool = False
+    # A group chat message the channel's `groups` option says we must not answer.
+    unaddressed_group: bool = False
+    public: bool = False  # a public post (an X mention): the reply is public too
+    request_kind: str = "message"  # "callback": a call-me-back request agents must act on
+    # What an answer in the same conversation needs (Slack channel and thread_ts,
+    # Telegram chat_id, a phone number, a PSID, a tweet id ...): copied to the outbox.
+    reply_fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sender(self) -> SenderIdentity:
+        return SenderIdentity(self.sender_type, self.sender_address, self.sender_name)

@@ -74,13 +74,15 @@ def still_held(entry: OutboxEntry, token: str) -> bool:
     return entry.claim_token == token and entry.status in {"claimed", "sending"}
 
 
-def mark_sent(session: Session, entry: OutboxEntry, token: str) -> bool:
-    """Record a hand-over the far end accepted; False if the claim was no longer ours."""
+def mark_sent(session: Session, entry: OutboxEntry, token: str, external_id: str | None = None) -> bool:
+    """Record a hand-over the far end accepted; False if the claim was no longer ours.
+
+    `external_id` is the id the platform gave the message (Slack ts, wamid ...)."""
     now = utcnow()
     result = session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == entry.id, OutboxEntry.claim_token == token, OutboxEntry.status == "sending")
-        .values(status="sent", sent_at=now, last_error=None)
+        .values(status="sent", sent_at=now, last_error=None, external_id=external_id)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -95,16 +97,23 @@ def mark_sent(session: Session, entry: OutboxEntry, token: str) -> bool:
     return True
 
 
-def mark_retry(session: Session, entry: OutboxEntry, error: str) -> datetime | None:
+def mark_retry(
+    session: Session, entry: OutboxEntry, error: str, retry_after: float | None = None
+) -> datetime | None:
     """A temporary failure: try again later, or give up after MAX_ATTEMPTS.
 
-    Returns when the next attempt is due, or None when the row has failed for good."""
+    `retry_after` is the far end's own wish (HTTP 429 Retry-After, RFC 9110 §10.2.3):
+    never sooner than that. Returns when the next attempt is due, or None when the row
+    has failed for good."""
     entry.last_error = error[:2000]
     if entry.attempts >= MAX_ATTEMPTS:
         mark_failed(session, entry, f"gave up after {entry.attempts} attempts: {error}")
         return None
     entry.status = "pending"
-    entry.next_attempt_at = utcnow() + backoff(entry.attempts)
+    wait = backoff(entry.attempts)
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=min(retry_after, BACKOFF_CAP_SECONDS)))
+    entry.next_attempt_at = utcnow() + wait
     log.warning(
         "outbox %s (%s): attempt %s failed, retry at %s: %s",
         entry.id,

@@ -13,11 +13,13 @@ class TemporaryFailure(Exception):
     """Trying again later may work.
 
     `definite` says the far end answered (a 4xx): nothing was accepted. Without an
-    answer (a dropped connection) a handover already begun may have succeeded."""
+    answer (a dropped connection) a handover already begun may have succeeded.
+    `retry_after`: seconds the far end asked us to wait (HTTP 429 Retry-After)."""
 
-    def __init__(self, message: str, *, definite: bool = False) -> None:
+    def __init__(self, message: str, *, definite: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.definite = definite
+        self.retry_after = retry_after
 
 
 class PermanentFailure(Exception):
@@ -27,7 +29,9 @@ class PermanentFailure(Exception):
 class Handover(Protocol):
     def begin(self, entry: OutboxEntry) -> bool: ...
 
-    def done(self, entry: OutboxEntry, failure: Exception | None = None) -> None: ...
+    def done(
+        self, entry: OutboxEntry, failure: Exception | None = None, external_id: str | None = None
+    ) -> None: ...
 
 
 class Sender(Protocol):

@@ -4,6 +4,7 @@ of the migrations themselves)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import (
@@ -63,6 +64,28 @@ class Mailbox(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
+class Channel(Base):
+    """A chat or social channel, or a web form: where its webhooks come in and how we answer.
+
+    `secret` verifies what comes in (Slack signing secret, Meta app secret, Twilio auth
+    token ...); `token` is what we answer with. Both are encrypted (store/secrets.py)."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("type", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))  # slack | telegram | whatsapp | ... | form
+    name: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(Text, default="")  # encrypted
+    token: Mapped[str] = mapped_column(Text, default="")  # encrypted
+    api_base: Mapped[str | None] = mapped_column(String(500))  # None: the platform's public API
+    options: Mapped[str] = mapped_column(Text, default="{}")  # JSON object of strings
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class SyncState(Base):
     """Where the incremental sync of one folder stands (RFC 3501 section 2.3.1.1)."""
 
@@ -88,6 +111,7 @@ class Inbound(Base):
     mailbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("mailboxes.id", ondelete="SET NULL"), index=True
     )
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     raw_sha256: Mapped[str] = mapped_column(String(64), index=True)
     arrived_at: Mapped[datetime] = mapped_column(Timestamp)  # IMAP INTERNALDATE
@@ -169,18 +193,28 @@ class Message(Base):
 
     __tablename__ = "messages"
     # The burst check and the duplicate window look up one sender's recent messages.
-    __table_args__ = (Index("ix_messages_from_address_received_at", "from_address", "received_at"),)
+    __table_args__ = (
+        Index("ix_messages_from_address_received_at", "from_address", "received_at"),
+        UniqueConstraint("channel", "internet_message_id", name="uq_messages_channel_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id", ondelete="SET NULL"))
-    # RFC 5322 Message-ID without brackets; unique, so one mail delivered to two
-    # mailboxes is stored once.
-    internet_message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # customer | auto_reply | bounce | agent
+    # The channel TYPE ("email", "slack" ...): message ids are unique per channel.
+    channel: Mapped[str] = mapped_column(String(30), default="email")
+    # RFC 5322 Message-ID without brackets, or the platform's message id; unique per
+    # channel, so one mail delivered to two mailboxes is stored once.
+    internet_message_id: Mapped[str | None] = mapped_column(String(998))
+    kind: Mapped[str] = mapped_column(String(20))  # customer | auto_reply | bounce | agent | callback
     reason: Mapped[str] = mapped_column(Text, default="")
-    from_address: Mapped[str] = mapped_column(String(320))
+    sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
+    from_address: Mapped[str] = mapped_column(String(320))  # the sender identity's value
     from_name: Mapped[str] = mapped_column(String(320), default="")
+    conversation_key: Mapped[str | None] = mapped_column(String(500), index=True)
+    # Edits and deletions reported by the platform annotate the message they concern.
+    edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     subject: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     quoted_text: Mapped[str] = mapped_column(Text, default="")
@@ -201,6 +235,7 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: over the size limit
+    reference: Mapped[str | None] = mapped_column(String(1000))  # chat media: platform id or URL
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 
@@ -216,6 +251,13 @@ class OutboxEntry(Base):
     channel: Mapped[str] = mapped_column(String(30), default="email")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    # What the channel's sender needs besides the text (Slack channel and thread_ts,
+    # Telegram chat_id, a phone number ...): a JSON object of strings.
+    channel_fields: Mapped[str] = mapped_column(Text, default="{}")
+    # The id the platform gave the sent message (Slack ts, Telegram message_id, wamid):
+    # agent replies thread on it.
+    external_id: Mapped[str | None] = mapped_column(String(500))
     to_address: Mapped[str] = mapped_column(String(320), index=True)
     from_address: Mapped[str] = mapped_column(String(320))
     reply_to: Mapped[str | None] = mapped_column(String(320))
@@ -237,6 +279,15 @@ class OutboxEntry(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """channel_fields decoded: what the channel's sender needs besides the text."""
+        try:
+            value = json.loads(self.channel_fields or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 class Alert(Base):
