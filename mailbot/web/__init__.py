@@ -71,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         store,
         templates_admin,
         tickets,
+        webhooks,
     )
 
     store.init_app(app)
@@ -85,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         templates_admin.bp,
         failures.bp,
         audit.bp,
+        webhooks.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
