@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from mailbot.channels import load_config
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
-from mailbot.pipeline.acknowledge import build_ack, decide_ack
+from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
 from mailbot.pipeline.chat_ack import build_chat_ack
 from mailbot.pipeline.classify import PLATFORM_EVENT, classify
 from mailbot.pipeline.conversation import find_conversation
@@ -29,9 +29,9 @@ from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
 from mailbot.pipeline.refs import new_ref
 from mailbot.pipeline.subjects import normalize_subject
-from mailbot.pipeline.thread import find_thread
+from mailbot.pipeline.thread import ThreadMatch, find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, OutboxEntry, Ticket
+from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc, utcnow
 from webhooks import ChannelConfig, UnreadableEvent
 
@@ -213,14 +213,13 @@ def _file_customer_message(
     settings = runtime.settings
     contact = identify_contact(session, msg)
     hold = burst_reason(session, msg.sender_address, settings, now)
-    match = find_conversation(session, msg, contact) or find_thread(
-        session, msg, contact, settings.secret_key
-    )
+    # A form submission opens the ticket whose reference its thank-you page showed.
+    match = None if msg.reserved_ref else _find_ticket(session, msg, contact, settings.secret_key)
     mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
     if match is None:
         enrichment = enrich(session, msg, contact.id, now)
         ticket = Ticket(
-            ref=_unused_ref(session),
+            ref=msg.reserved_ref or _unused_ref(session),
             subject=msg.subject,
             normalized_subject=normalize_subject(msg.subject),
             channel=msg.channel,
@@ -279,7 +278,26 @@ def _file_customer_message(
         cap_reason=cap,
     )
     outbox_ids: tuple[int, ...] = ()
-    if decision.send and msg.channel != "email":
+    if decision.send and msg.channel == "form":
+        # A form's thank-you page was its acknowledgement; a visitor who gave an e-mail
+        # address gets it by mail too when the form names a mailbox.
+        decision = AckDecision(False, "form: the thank-you page named the ticket")
+        if msg.sender_type == "email" and mailbox is not None:
+            entry = build_ack(
+                session,
+                ticket,
+                msg,
+                support_address=mailbox.address,
+                secret_key=settings.secret_key,
+                default_language=(channel.language if channel else None) or settings.default_language,
+                response_hours=response_hours,
+            )
+            entry.channel = "email"
+            session.add(entry)
+            session.flush()
+            outbox_ids = (entry.id,)
+            decision = AckDecision(True, "form: acknowledged by mail too")
+    elif decision.send and msg.channel != "email":
         entry = build_chat_ack(
             session,
             ticket,
@@ -309,6 +327,12 @@ def _file_customer_message(
     return Outcome(
         inbound.id, "processed", "customer", ticket.ref, f"{reason}; ack: {decision.reason}", outbox_ids
     )
+
+
+def _find_ticket(
+    session: Session, msg: InboundMessage, contact: Contact, secret_key: str
+) -> ThreadMatch | None:
+    return find_conversation(session, msg, contact) or find_thread(session, msg, contact, secret_key)
 
 
 def _hours_left(ticket: Ticket, now: datetime) -> int:

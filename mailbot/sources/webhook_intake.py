@@ -27,7 +27,13 @@ def source_key(channel_type: str, channel_name: str, event_id: str) -> str:
 
 
 def store_events(
-    runtime: Runtime, channel_id: int, channel_type: str, channel_name: str, events: list[WebhookEvent]
+    runtime: Runtime,
+    channel_id: int,
+    channel_type: str,
+    channel_name: str,
+    events: list[WebhookEvent],
+    *,
+    mailbox_id: int | None = None,
 ) -> list[int]:
     """Ids of the rows newly stored; events already held are skipped. Commits before
     it enqueues: durable before acknowledged (shared/design.md)."""
@@ -43,6 +49,7 @@ def store_events(
                     source_key=source_key(channel_type, channel_name, event.event_id),
                     channel=channel_type,
                     channel_id=channel_id,
+                    mailbox_id=mailbox_id,
                     raw=event.payload,
                     raw_sha256=hashlib.sha256(event.payload).hexdigest(),
                     arrived_at=now,

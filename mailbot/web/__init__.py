@@ -67,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         failures,
         filters,
+        forms,
         mailboxes,
         store,
         templates_admin,
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         failures.bp,
         audit.bp,
         webhooks.bp,
+        forms.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
