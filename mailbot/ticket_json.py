@@ -19,6 +19,11 @@ def message_json(message: Message) -> dict[str, Any]:
         "text": message.text,
         "received_at": iso(message.received_at),
         "kind": message.kind,
+        # Added in issue 7; older messages have none of these.
+        "warnings": list(message.warnings or []),
+        "forwarded_by": message.forwarded_by,
+        "forward_note": message.forward_note or "",
+        "forwarded_from": message.forwarded_from,
     }
 
 
