@@ -62,8 +62,8 @@ def display_name_warning(found: NamedAddress) -> str | None:
     if found.claimed_address is None:
         return None
     return (
-        f"The sender's display name shows the address {found.claimed_address}, but the message "
-        f"comes from {found.address}; it was answered at {found.address} only."
+        f"The display name shows the address {found.claimed_address}, but the message comes from "
+        f"{found.address}: only {found.address} is the sender, and only it is ever answered."
     )
 
 
