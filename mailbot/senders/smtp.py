@@ -143,8 +143,8 @@ async def _send_over_one_connection(
                 handover.done(entry, _failure(error))
                 raise _failure(error) from error  # the rest were never begun: retried
             except Exception as error:
-                # Something this message carries that SMTP cannot take (an address the
-                # server refuses to encode, say): it fails alone and for good; the group goes on.
+                # Something this message carries that cannot be put on the wire (a header
+                # the email package cannot serialise, say): it fails alone and for good.
                 log.exception("outbox %s: cannot be sent", entry.id)
                 handover.done(entry, PermanentFailure(f"{type(error).__name__}: {error}"))
                 await _reset(client)
@@ -164,8 +164,9 @@ def needs_smtputf8(entry: OutboxEntry) -> bool:
 
 
 def _no_smtputf8(entry: OutboxEntry, mailbox: Mailbox) -> str:
+    address = entry.to_address if not entry.to_address.isascii() else entry.from_address
     return (
-        f"{entry.to_address} is an internationalised address, and the SMTP server "
+        f"{address} is an internationalised address, and the SMTP server "
         f"{mailbox.smtp_host}:{mailbox.smtp_port} does not offer SMTPUTF8 (RFC 6531) to carry it"
     )
 
