@@ -31,6 +31,19 @@ class ForwardedOrigin:
     text: str
 
 
+@dataclass(frozen=True)
+class EnclosedMessage:
+    """The headers of a message that a bounce or a complaint report carries back:
+    attached (message/rfc822, text/rfc822-headers) or pasted into the text."""
+
+    message_id: str | None  # without angle brackets
+    sender_address: str  # "" when the copy names no sender
+    subject: str
+    reply_to: tuple[str, ...] = ()
+    # Our X-Mailbot-Outbox header (senders/smtp.py writes it): the copy is of mail we sent.
+    outbox_key: str | None = None
+
+
 @dataclass
 class InboundMessage:
     channel: str  # "email", "telegram", ...
@@ -55,5 +68,7 @@ class InboundMessage:
     forwarded: ForwardedOrigin | None = None
     # For delivery reports: the Message-ID of the message that bounced.
     bounced_message_id: str | None = None
+    # The original a bounce, a complaint or an attached forward carries, if any.
+    enclosed: EnclosedMessage | None = None
     language: str | None = None
     parse_warnings: list[str] = field(default_factory=list)
