@@ -81,6 +81,13 @@ def _header(msg: InboundMessage, name: str) -> str | None:
     return None if value is None else value.strip()
 
 
+def _auto_submitted(msg: InboundMessage) -> str | None:
+    """The Auto-Submitted keyword when it says automatic (anything but "no", RFC 3834 §5)."""
+    # Parameters are allowed: "auto-replied; owner-email=..." (RFC 3834 §5.1).
+    keyword = (_header(msg, "auto-submitted") or "").split(";", 1)[0].strip().lower()
+    return keyword if keyword and keyword != "no" else None
+
+
 def _report_type(msg: InboundMessage) -> str | None:
     """report-type of a top-level multipart/report (RFC 6522), "" if unnamed, else None."""
     raw = msg.headers.get("content-type") or msg.content_type
@@ -213,11 +220,11 @@ def failure_notice(msg: InboundMessage, ctx: Context) -> str | None:
     wording = failure_wording(msg.text)
     if wording is None:
         return None
-    keyword = (_header(msg, "auto-submitted") or "").split(";", 1)[0].strip().lower()
+    keyword = _auto_submitted(msg)
     second = (
         _encloses_ours(msg, ctx)
         or ("has a null Return-Path" if msg.return_path == "" else None)
-        or (f"is Auto-Submitted: {keyword}" if keyword and keyword != "no" else None)
+        or (f"is Auto-Submitted: {keyword}" if keyword else None)
     )
     if second:
         return f"failure notice ({wording!r}) that {second}"
@@ -232,12 +239,8 @@ def failure_notice(msg: InboundMessage, ctx: Context) -> str | None:
 
 @rule(AUTO_REPLY, 'Auto-Submitted other than "no" (RFC 3834 §5).')
 def auto_submitted(msg: InboundMessage, ctx: Context) -> str | None:
-    value = _header(msg, "auto-submitted")
-    # Parameters are allowed: "auto-replied; owner-email=..." (RFC 3834 §5.1).
-    keyword = (value or "").split(";", 1)[0].strip().lower()
-    if keyword and keyword != "no":
-        return f"Auto-Submitted: {keyword} (RFC 3834)"
-    return None
+    keyword = _auto_submitted(msg)
+    return f"Auto-Submitted: {keyword} (RFC 3834)" if keyword else None
 
 
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})

@@ -23,11 +23,12 @@ from mailbot.pipeline.enrich import enrich
 from mailbot.pipeline.identify import find_contact, identify_contact
 from mailbot.pipeline.normalize import domain_of, normalize_email
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
-from mailbot.pipeline.refs import new_ref, ref_from_reply_address
+from mailbot.pipeline.refs import new_ref
+from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of_returned
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, OutboxEntry, Ticket
+from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
 from mailbot.timeutil import as_utc, utcnow
 
 log = logging.getLogger("mailbot.pipeline")
@@ -138,19 +139,7 @@ def _file_message(
 ) -> Outcome:
     settings = runtime.settings
     now = utcnow()
-    # Which of the Message-IDs this message names (its own, and its enclosed copy's,
-    # for a bounce or complaint) are ours: classify is pure and cannot look.
-    named = _named_message_ids(msg)
-    own_ids = (
-        set(
-            session.scalars(
-                select(OutboxEntry.internet_message_id).where(OutboxEntry.internet_message_id.in_(named))
-            )
-        )
-        if named
-        else set()
-    )
-    verdict = classify(msg, addresses.own, {i for i in own_ids if i})
+    verdict = classify(msg, addresses.own, own_message_ids(session, msg))
     inbound.processed_at = now
     inbound.error = None
     inbound.verdict = verdict.kind
@@ -172,7 +161,7 @@ def _file_message(
         ticket = _ticket_of_bounce(session, msg, runtime)
     elif verdict.kind == "auto_reply":
         # A complaint report carries the message complained of: its ticket first.
-        ticket = _ticket_of_returned(session, msg, settings.secret_key)
+        ticket = ticket_of_returned(session, msg, settings.secret_key)
         if ticket is None:
             match = find_thread(session, msg, find_contact(session, msg), settings.secret_key)
             ticket = match.ticket if match else None
@@ -277,46 +266,13 @@ def _unused_ref(session: Session) -> str:
             return ref
 
 
-def _named_message_ids(msg: InboundMessage) -> list[str]:
-    enclosed_id = msg.enclosed.message_id if msg.enclosed else None
-    return list(dict.fromkeys(i for i in (msg.message_id, msg.bounced_message_id, enclosed_id) if i))
-
-
-def _returned_entry(session: Session, msg: InboundMessage) -> OutboxEntry | None:
-    """Our outbox row that a bounce or complaint carries back, by the copy's Message-ID
-    (signed for acknowledgements: refs.ack_message_id)."""
-    ids = [i for i in (msg.bounced_message_id, msg.enclosed.message_id if msg.enclosed else None) if i]
-    if not ids:
-        return None
-    return session.scalar(
-        select(OutboxEntry).where(OutboxEntry.internet_message_id.in_(ids)).order_by(OutboxEntry.id).limit(1)
-    )
-
-
-def _ticket_of_returned(
-    session: Session, msg: InboundMessage, secret_key: str, entry: OutboxEntry | None = None
-) -> Ticket | None:
-    """The ticket of our message that this one carries back: by its Message-ID, else by
-    the signed reply address it was sent with. Its X-Mailbot-Outbox key says it is ours
-    but is not signed, so it never picks a ticket."""
-    entry = entry or _returned_entry(session, msg)
-    if entry is not None and entry.ticket_id:
-        return session.get(Ticket, entry.ticket_id)
-    for address in msg.enclosed.reply_to if msg.enclosed else ():
-        ref = ref_from_reply_address(secret_key, address)
-        ticket = session.scalar(select(Ticket).where(Ticket.ref == ref)) if ref else None
-        if ticket is not None:
-            return ticket
-    return None
-
-
 def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -> Ticket | None:
     """A bounce of one of our messages marks it failed and lands on its ticket."""
-    entry = _returned_entry(session, msg)
+    entry = returned_entry(session, msg)
     if entry is not None:
         entry.status = "bounced"
         entry.last_error = f"bounced: {msg.subject}"[:1000]
-    ticket = _ticket_of_returned(session, msg, runtime.settings.secret_key, entry)
+    ticket = ticket_of_returned(session, msg, runtime.settings.secret_key, entry)
     if ticket is not None:
         return ticket
     match = find_thread(session, msg, None, runtime.settings.secret_key)
