@@ -123,3 +123,36 @@ def test_complaint_about_our_sent_ack_lands_on_its_ticket_unanswered(desk: Desk,
     [entry] = outbox_rows(desk.runtime)
     assert entry.status == "sent"
     assert len(desk.smtp.received) == 1
+
+
+def test_complaint_whose_copy_lost_its_message_id_finds_the_ticket_by_the_signed_reply_address(
+    desk: Desk, support
+) -> None:
+    ack = _first_ack(desk, support)
+    # Some feedback loops re-serialise the reported message; the Reply-To survives.
+    copy = re.sub(rb"^Message-ID: <[^>]+>\r\n", b"", ack.raw, flags=re.M)
+    assert b"Message-ID" not in copy and b"Reply-To: support+mb-" in copy
+    _feed_back(desk, support, feedback_report(copy))
+
+    [ticket] = desk.tickets()
+    assert [m["kind"] for m in ticket["messages"]] == ["customer", "auto_reply"]
+    assert len(desk.smtp.received) == 1
+
+
+def test_a_forged_bounce_naming_only_our_unsigned_outbox_key_reaches_no_ticket(desk: Desk, support) -> None:
+    ack = _first_ack(desk, support)
+    key = str(ack.message["X-Mailbot-Outbox"])
+    # The ref is public (it is in every subject): a copy that only claims the key is ours,
+    # but names neither our Message-ID nor a signed reply address.
+    forged_copy = (
+        "From: support@acme.test\r\nTo: victim@example.test\r\nSubject: hello\r\n"
+        f"Message-ID: <forged-1@attacker.test>\r\nX-Mailbot-Outbox: {key}\r\n\r\nhello\r\n"
+    ).encode()
+    _feed_back(desk, support, carrier_bounce(forged_copy))
+
+    bounce = inbound_rows(desk.runtime)[1]
+    assert (bounce.status, bounce.verdict, bounce.ticket_id) == ("processed", "bounce", None)
+    [entry] = outbox_rows(desk.runtime)
+    assert entry.status == "sent"
+    assert [m["kind"] for m in desk.tickets()[0]["messages"]] == ["customer"]
+    assert len(desk.smtp.received) == 1
