@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mailbot.message import InboundMessage
 from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.thread import ThreadMatch, ticket_candidate, ticket_candidate_columns
+from mailbot.statuses import TicketStatus
 from mailbot.store.models import Contact, Message, Ticket
 
 
@@ -30,7 +31,7 @@ def find_conversation(
         .where(
             Message.channel == msg.channel,
             Message.conversation_key == msg.conversation_key,
-            Ticket.status != "closed",
+            Ticket.status != TicketStatus.CLOSED,
         )
         .order_by(Ticket.id.desc())
         .limit(1)
@@ -42,7 +43,7 @@ def find_conversation(
             ticket_candidate_columns()
             .select_from(Ticket)
             .join(Contact, Contact.id == Ticket.contact_id)
-            .where(Ticket.contact_id == contact.id, Ticket.status != "closed")
+            .where(Ticket.contact_id == contact.id, Ticket.status != TicketStatus.CLOSED)
             .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
             .limit(1)
         ).first()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailbot.channels import load_config
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
+from mailbot.outbox import mark_bounced
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
 from mailbot.pipeline.chat_ack import build_chat_ack
 from mailbot.pipeline.classify import AUTO_REPLY, BOUNCE, OWN_ECHO, PLATFORM_EVENT, Verdict, classify
@@ -32,6 +33,7 @@ from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import ThreadMatch, find_thread
 from mailbot.runtime import Runtime
+from mailbot.statuses import InboundStatus, TicketStatus
 from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
 from mailbot.timeutil import as_utc, utcnow
 from webhooks import ChannelConfig, UnreadableEvent
@@ -79,7 +81,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
             update(Inbound)
             .where(
                 Inbound.id == inbound_id,
-                Inbound.status == "received",
+                Inbound.status == InboundStatus.RECEIVED,
                 or_(Inbound.processing_started_at.is_(None), Inbound.processing_started_at <= now - lease),
             )
             .values(processing_started_at=now, attempts=Inbound.attempts + 1)
@@ -117,7 +119,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
         with runtime.sessions.begin() as session:
             _serialise_sender(session, msg)
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
-            if inbound is None or inbound.status != "received":
+            if inbound is None or inbound.status != InboundStatus.RECEIVED:
                 return Outcome(inbound_id, "skipped")
             outcome = _file_message(session, runtime, inbound, msg, addresses, channel)
     except Exception as error:
@@ -156,18 +158,20 @@ def _file_message(
     now = utcnow()
     verdict = classify(msg, addresses.own, own_message_ids(session, msg))
     if verdict.kind == OWN_ECHO:
-        _record(inbound, "ignored", verdict, None, now)
+        _record(inbound, InboundStatus.IGNORED, verdict, None, now)
         return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)
     if verdict.kind == PLATFORM_EVENT:
         ref = _apply_platform_event(session, inbound, msg, now)
-        _record(inbound, "ignored", verdict, inbound.ticket_id, now)  # the edited message's ticket
+        _record(
+            inbound, InboundStatus.IGNORED, verdict, inbound.ticket_id, now
+        )  # the edited message's ticket
         return Outcome(inbound.id, "ignored", verdict.kind, ref, verdict.reason)
 
     digest = content_hash(msg)
     since = window_start(now, settings.duplicate_window_seconds)
     duplicate = find_duplicate(msg, digest, load_seen(session, msg, digest, since), since)
     if duplicate is not None:
-        _record(inbound, "duplicate", verdict, duplicate.ticket_id, now)
+        _record(inbound, InboundStatus.DUPLICATE, verdict, duplicate.ticket_id, now)
         return Outcome(
             inbound.id, "duplicate", verdict.kind, duplicate.ticket_ref, "same message seen before"
         )
@@ -190,7 +194,7 @@ def _file_message(
 
     if filed is not None:
         _attach(session, filed.id, inbound, msg, verdict.kind, verdict.reason, digest)
-    _record(inbound, "processed", verdict, filed.id if filed else None, now)
+    _record(inbound, InboundStatus.PROCESSED, verdict, filed.id if filed else None, now)
     return Outcome(inbound.id, "processed", verdict.kind, filed.ref if filed else None, verdict.reason)
 
 
@@ -267,7 +271,10 @@ def _file_customer_message(
         session.execute(
             update(Ticket)
             .where(Ticket.id == filed.id)
-            .values(updated_at=now, **({"status": "open"} if match.ticket.status == "closed" else {}))
+            .values(
+                updated_at=now,
+                **({"status": TicketStatus.OPEN} if match.ticket.status == TicketStatus.CLOSED else {}),
+            )
             .execution_options(synchronize_session=False)
         )
         response_hours = _hours_left(match.ticket.first_response_due_at, now)
@@ -346,7 +353,7 @@ def _file_customer_message(
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
-    _record(inbound, "processed", verdict, filed.id, now)
+    _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(
         inbound.id, "processed", "customer", filed.ref, f"{reason}; ack: {decision.reason}", outbox_ids
     )
@@ -400,8 +407,7 @@ def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -
     """A bounce of one of our messages marks it failed and lands on its ticket."""
     entry = returned_entry(session, msg)
     if entry is not None:
-        entry.status = "bounced"
-        entry.last_error = f"bounced: {msg.subject}"[:1000]
+        mark_bounced(entry, msg.subject)
     ticket = ticket_of_returned(session, msg, runtime.settings.secret_key, entry)
     if ticket is not None:
         return _Filed(ticket.id, ticket.ref)
@@ -467,7 +473,7 @@ def _attach(
 
 
 def _quarantine(inbound: Inbound, error: str) -> None:
-    inbound.status = "quarantined"
+    inbound.status = InboundStatus.QUARANTINED
     inbound.error = error
     inbound.processed_at = utcnow()
 
@@ -476,7 +482,7 @@ def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome
     log.warning("inbound %s quarantined: %s", inbound_id, error)
     with runtime.sessions.begin() as session:
         inbound = session.get(Inbound, inbound_id)
-        if inbound is not None and inbound.status == "received":
+        if inbound is not None and inbound.status == InboundStatus.RECEIVED:
             _quarantine(inbound, error)
     return Outcome(inbound_id, "quarantined", reason=error)
 
@@ -484,7 +490,7 @@ def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome
 def _record_failure(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
     with runtime.sessions.begin() as session:
         inbound = session.get(Inbound, inbound_id)
-        if inbound is None or inbound.status != "received":
+        if inbound is None or inbound.status != InboundStatus.RECEIVED:
             return Outcome(inbound_id, "skipped")
         inbound.error = error
         inbound.processing_started_at = None  # this attempt is over: a retry may start at once

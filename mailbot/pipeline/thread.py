@@ -27,6 +27,7 @@ from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.normalize import domain_of
 from mailbot.pipeline.refs import ref_from_reply_address
 from mailbot.pipeline.subjects import find_ticket_refs, normalize_subject, strip_reply_prefixes
+from mailbot.statuses import TicketStatus
 from mailbot.store.models import Contact, Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc
 
@@ -123,7 +124,9 @@ def decide_thread(
     same_subject = [
         t
         for t in candidates.tickets
-        if t.contact_id == sender.id and t.status != "closed" and t.normalized_subject in signals.subjects
+        if t.contact_id == sender.id
+        and t.status != TicketStatus.CLOSED
+        and t.normalized_subject in signals.subjects
     ]
     if same_subject:
         return ThreadMatch(max(same_subject, key=lambda t: t.id), OPEN_SUBJECT)
@@ -171,7 +174,7 @@ def load_candidates(session: Session, signals: ThreadSignals, sender: KnownConta
         arms.append(
             _tickets_where(
                 Ticket.contact_id == sender.id,
-                Ticket.status != "closed",
+                Ticket.status != TicketStatus.CLOSED,
                 Ticket.normalized_subject.in_(signals.subjects),
             )
         )

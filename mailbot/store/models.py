@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from mailbot.statuses import InboundStatus, OutboxStatus, TicketStatus
 from mailbot.timeutil import utcnow
 
 
@@ -119,7 +120,7 @@ class Inbound(Base):
     stored_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     may_acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
     # received -> processed | duplicate | ignored | quarantined
-    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=InboundStatus.RECEIVED, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     # What classification made of it (customer, auto_reply, bounce, own_echo), and why.
     verdict: Mapped[str | None] = mapped_column(String(20))
@@ -167,7 +168,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(20), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.OPEN, index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     normalized_subject: Mapped[str] = mapped_column(String(500), default="", index=True)
     channel: Mapped[str] = mapped_column(String(30))
@@ -278,7 +279,7 @@ class OutboxEntry(Base):
     normalized_subject: Mapped[str] = mapped_column(String(500), default="")
     # pending -> sending -> sent; pending -> failed after too many attempts;
     # sending left by a crashed worker -> uncertain (held, never re-sent blindly).
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)
