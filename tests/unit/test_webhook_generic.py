@@ -50,10 +50,6 @@ def test_a_request_signed_as_the_contract_says_is_accepted() -> None:
             lambda h, b: ({**h, "X-Mailbot-Signature": h["X-Mailbot-Signature"][7:]}, b), id="no-prefix"
         ),
         pytest.param(
-            lambda h, b: ({**h, "X-Mailbot-Signature": h["X-Mailbot-Signature"].upper()}, b),
-            id="upper-case-hex",
-        ),
-        pytest.param(
             lambda h, b: ({**h, "X-Mailbot-Timestamp": str(int(h["X-Mailbot-Timestamp"]) - 1)}, b),
             id="timestamp-changed",
         ),
