@@ -62,15 +62,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailbot.web import (
         audit,
         auth,
+        channels_admin,
         contacts,
         csrf,
         dashboard,
         failures,
         filters,
+        forms,
         mailboxes,
         store,
         templates_admin,
         tickets,
+        webhooks,
     )
 
     store.init_app(app)
@@ -82,9 +85,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         tickets.bp,
         contacts.bp,
         mailboxes.bp,
+        channels_admin.bp,
         templates_admin.bp,
         failures.bp,
         audit.bp,
+        webhooks.bp,
+        forms.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
