@@ -28,10 +28,11 @@ from mailbot.pipeline.normalize import domain_of, forwarded_origin_of
 from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
 from mailbot.pipeline.refs import new_ref
+from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of_returned
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import ThreadMatch, find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, OutboxEntry, Ticket
+from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, Ticket
 from mailbot.timeutil import as_utc, utcnow
 from webhooks import ChannelConfig, UnreadableEvent
 
@@ -153,18 +154,7 @@ def _file_message(
 ) -> Outcome:
     settings = runtime.settings
     now = utcnow()
-    own_ids = (
-        set(
-            session.scalars(
-                select(OutboxEntry.internet_message_id).where(
-                    OutboxEntry.internet_message_id == msg.message_id
-                )
-            )
-        )
-        if msg.message_id and msg.channel == "email"
-        else set()
-    )
-    verdict = classify(msg, addresses.own, own_ids)
+    verdict = classify(msg, addresses.own, own_message_ids(session, msg))
     inbound.processed_at = now
     inbound.error = None
     inbound.verdict = verdict.kind
@@ -189,8 +179,11 @@ def _file_message(
     if verdict.kind == "bounce":
         ticket = _ticket_of_bounce(session, msg, runtime)
     elif verdict.kind == "auto_reply":
-        match = find_thread(session, msg, find_contact(session, msg), settings.secret_key)
-        ticket = match.ticket if match else None
+        # A complaint report carries the message complained of: its ticket first.
+        ticket = ticket_of_returned(session, msg, settings.secret_key)
+        if ticket is None:
+            match = find_thread(session, msg, find_contact(session, msg), settings.secret_key)
+            ticket = match.ticket if match else None
     else:
         return _file_customer_message(session, runtime, inbound, msg, digest, addresses, now, channel)
 
@@ -375,15 +368,13 @@ def _unused_ref(session: Session) -> str:
 
 def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -> Ticket | None:
     """A bounce of one of our messages marks it failed and lands on its ticket."""
-    if msg.bounced_message_id:
-        entry = session.scalar(
-            select(OutboxEntry).where(OutboxEntry.internet_message_id == msg.bounced_message_id)
-        )
-        if entry is not None:
-            entry.status = "bounced"
-            entry.last_error = f"bounced: {msg.subject}"[:1000]
-            if entry.ticket_id:
-                return session.get(Ticket, entry.ticket_id)
+    entry = returned_entry(session, msg)
+    if entry is not None:
+        entry.status = "bounced"
+        entry.last_error = f"bounced: {msg.subject}"[:1000]
+    ticket = ticket_of_returned(session, msg, runtime.settings.secret_key, entry)
+    if ticket is not None:
+        return ticket
     match = find_thread(session, msg, None, runtime.settings.secret_key)
     return match.ticket if match else None
 
