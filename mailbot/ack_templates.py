@@ -85,6 +85,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "name": "Ana",
     "subject": "My order #1234 has not arrived",
     "response_hours": 24,
+    "existing": False,
 }
 
 
@@ -159,3 +160,33 @@ def render_ack_from_store(session: Session, language: str, context: dict[str, An
             if default_ack_source(language) is None:
                 return render_ack("en", context)
     return render_ack(language, context)
+
+
+# -- chat and social channels ---------------------------------------------------------
+# The same language file carries a `chat` block (a short message in the customer's
+# conversation: no subject, nothing about replying by e-mail) and a `public` block (a
+# public reply to a post, which names the ticket and never asks for a DM or for details
+# the customer already gave). A template edited in the panel may add them too;
+# without them the file's blocks are used.
+
+CHAT_BLOCKS = ("chat", "public")
+
+
+def render_chat_ack_from_store(session: Session, language: str, context: dict[str, Any], block: str) -> str:
+    source = stored_ack_source(session, language)
+    if source is not None:
+        try:
+            template = compile_ack_source(source)
+            if block in template.blocks:
+                return _one_block(template, block, context)
+        except (AckTemplateError, TemplateError, SecurityError, TypeError, ValueError, ArithmeticError):
+            log.exception("edited %s template failed for %s; using the file", language, block)
+    if default_ack_source(language) is None:
+        language = "en"
+    template = _environment(str(templates_dir())).get_template(f"ack/{language}.txt")
+    return _one_block(template, block, context)
+
+
+def _one_block(template: Template, block: str, context: dict[str, Any]) -> str:
+    text = "".join(template.blocks[block](template.new_context(context)))
+    return " ".join(text.split())  # one paragraph: chat clients wrap it themselves

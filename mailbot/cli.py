@@ -15,6 +15,7 @@ import click
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
@@ -272,6 +273,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 
 
 main.add_command(admin)
+main.add_command(channel)
 
 if __name__ == "__main__":
     main()

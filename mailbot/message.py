@@ -100,6 +100,8 @@ class InboundMessage:
     # What an answer in the same conversation needs (Slack channel and thread_ts,
     # Telegram chat_id, a phone number, a PSID, a tweet id ...): copied to the outbox.
     reply_fields: dict[str, str] = field(default_factory=dict)
+    # A web form shows the visitor the reference before the ticket exists: it is kept.
+    reserved_ref: str | None = None
 
     @property
     def sender(self) -> SenderIdentity:

@@ -19,6 +19,8 @@ def message_json(message: Message) -> dict[str, Any]:
         "text": message.text,
         "received_at": iso(message.received_at),
         "kind": message.kind,
+        "channel": message.channel,
+        "sender": {"type": message.sender_type, "value": message.from_address, "name": message.from_name},
     }
 
 

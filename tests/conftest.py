@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.store", "tests.fixtures.mail"]
+pytest_plugins = [
+    "tests.fixtures.servers",
+    "tests.fixtures.store",
+    "tests.fixtures.mail",
+    "tests.fixtures.web",
+]

@@ -19,5 +19,5 @@ def test_ruff_finds_nothing() -> None:
 
 
 def test_mypy_finds_nothing() -> None:
-    result = run("mypy", "mailbot")
+    result = run("mypy", "mailbot", "webhooks")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -24,6 +24,8 @@ CUSTOMER = "customer"
 AUTO_REPLY = "auto_reply"
 BOUNCE = "bounce"
 OWN_ECHO = "own_echo"
+# A platform event that is not a message (an edit, a receipt, a reaction): never a ticket.
+PLATFORM_EVENT = "event"
 
 
 @dataclass(frozen=True)
@@ -346,9 +348,11 @@ def classify(
     msg: InboundMessage,
     own_addresses: Collection[str],
     own_message_ids: Collection[str] = (),
-    rules: tuple[Rule, ...] = RULES,
+    rules: tuple[Rule, ...] | None = None,
 ) -> Verdict:
     """The first matching rule decides; a message no rule claims is a customer's."""
+    if rules is None:
+        rules = _rules_for(msg.channel)
     ctx = Context(
         own_addresses=frozenset(canonical_address(a) for a in own_addresses if a.strip()),
         own_message_ids=frozenset(m.strip().strip("<>") for m in own_message_ids),
@@ -358,3 +362,13 @@ def classify(
         if reason:
             return Verdict(candidate.kind, reason, candidate.name)
     return Verdict(CUSTOMER, "person: no sign of automatic mail")
+
+
+def _rules_for(channel: str) -> tuple[Rule, ...]:
+    if channel == "email":
+        return RULES
+    from mailbot.pipeline.chat_rules import CHAT_RULES  # imports this module: loaded late
+
+    # A chat message carries no mail headers; the mail rules that read the sender's
+    # address (no-reply, our own address) still apply to a form's e-mail sender.
+    return CHAT_RULES + RULES

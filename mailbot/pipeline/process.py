@@ -14,21 +14,26 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
+from mailbot.channels import load_config
 from mailbot.mail.parse import UnparseableMessage
-from mailbot.message import InboundMessage
-from mailbot.pipeline.acknowledge import build_ack, decide_ack
-from mailbot.pipeline.classify import classify
+from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
+from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
+from mailbot.pipeline.chat_ack import build_chat_ack
+from mailbot.pipeline.classify import PLATFORM_EVENT, classify
+from mailbot.pipeline.conversation import find_conversation
 from mailbot.pipeline.dedupe import content_hash, find_duplicate
 from mailbot.pipeline.enrich import enrich
 from mailbot.pipeline.identify import find_contact, identify_contact
-from mailbot.pipeline.normalize import domain_of, normalize_email
+from mailbot.pipeline.normalize import domain_of
+from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
 from mailbot.pipeline.refs import new_ref
 from mailbot.pipeline.subjects import normalize_subject
-from mailbot.pipeline.thread import find_thread
+from mailbot.pipeline.thread import ThreadMatch, find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, OutboxEntry, Ticket
+from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc, utcnow
+from webhooks import ChannelConfig, UnreadableEvent
 
 log = logging.getLogger("mailbot.pipeline")
 
@@ -77,12 +82,12 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
                 or_(Inbound.processing_started_at.is_(None), Inbound.processing_started_at <= now - lease),
             )
             .values(processing_started_at=now, attempts=Inbound.attempts + 1)
-            .returning(Inbound.attempts, Inbound.raw, Inbound.error)
+            .returning(Inbound.attempts, Inbound.raw, Inbound.error, Inbound.channel, Inbound.channel_id)
             .execution_options(synchronize_session=False)
         ).first()
         if taken is None:
             return Outcome(inbound_id, "skipped")
-        attempts, raw, last_error = taken
+        attempts, raw, last_error, channel_type, channel_id = taken
         if attempts > MAX_ATTEMPTS:
             inbound = session.get(Inbound, inbound_id)
             assert inbound is not None
@@ -90,14 +95,19 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
             return Outcome(inbound_id, "quarantined", reason=inbound.error or "")
         if addresses is None:
             addresses = Addresses.load(session)
+        channel = load_config(session, channel_id, settings.secret_key) if channel_id else None
     try:
-        msg = normalize_email(
+        msg = normalize_inbound(
             raw,
-            staff_domains=addresses.staff_domains,
-            default_language=settings.default_language,
-            max_attachment_bytes=settings.max_attachment_bytes,
+            channel_type,
+            channel,
+            NormalizeSettings(
+                staff_domains=addresses.staff_domains,
+                default_language=settings.default_language,
+                max_attachment_bytes=settings.max_attachment_bytes,
+            ),
         )
-    except UnparseableMessage as error:
+    except (UnparseableMessage, UnreadableEvent) as error:
         return _record_quarantine(runtime, inbound_id, f"unparseable: {error}")
     except Exception as error:  # a parser bug must not stop the queue either
         log.exception("inbound %s: parser crashed", inbound_id)
@@ -108,7 +118,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
             if inbound is None or inbound.status != "received":
                 return Outcome(inbound_id, "skipped")
-            outcome = _file_message(session, runtime, inbound, msg, addresses)
+            outcome = _file_message(session, runtime, inbound, msg, addresses, channel)
     except Exception as error:
         log.exception("inbound %s: filing failed", inbound_id)
         return _record_failure(runtime, inbound_id, f"{type(error).__name__}: {error}")
@@ -134,7 +144,12 @@ def _serialise_sender(session: Session, msg: InboundMessage) -> None:
 
 
 def _file_message(
-    session: Session, runtime: Runtime, inbound: Inbound, msg: InboundMessage, addresses: Addresses
+    session: Session,
+    runtime: Runtime,
+    inbound: Inbound,
+    msg: InboundMessage,
+    addresses: Addresses,
+    channel: ChannelConfig | None = None,
 ) -> Outcome:
     settings = runtime.settings
     now = utcnow()
@@ -146,7 +161,7 @@ def _file_message(
                 )
             )
         )
-        if msg.message_id
+        if msg.message_id and msg.channel == "email"
         else set()
     )
     verdict = classify(msg, addresses.own, own_ids)
@@ -157,6 +172,10 @@ def _file_message(
     if verdict.kind == "own_echo":
         inbound.status = "ignored"
         return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)
+    if verdict.kind == PLATFORM_EVENT:
+        inbound.status = "ignored"
+        ref = _apply_platform_event(session, inbound, msg, now)
+        return Outcome(inbound.id, "ignored", verdict.kind, ref, verdict.reason)
 
     digest = content_hash(msg)
     duplicate = find_duplicate(session, msg, digest, now, settings.duplicate_window_seconds)
@@ -173,7 +192,7 @@ def _file_message(
         match = find_thread(session, msg, find_contact(session, msg), settings.secret_key)
         ticket = match.ticket if match else None
     else:
-        return _file_customer_message(session, runtime, inbound, msg, digest, addresses, now)
+        return _file_customer_message(session, runtime, inbound, msg, digest, addresses, now, channel)
 
     if ticket is not None:
         _attach(session, ticket, inbound, msg, verdict.kind, verdict.reason, digest)
@@ -189,22 +208,24 @@ def _file_customer_message(
     digest: str,
     addresses: Addresses,
     now: datetime,
+    channel: ChannelConfig | None = None,
 ) -> Outcome:
     settings = runtime.settings
     contact = identify_contact(session, msg)
     hold = burst_reason(session, msg.sender_address, settings, now)
-    match = find_thread(session, msg, contact, settings.secret_key)
+    # A form submission opens the ticket whose reference its thank-you page showed.
+    match = None if msg.reserved_ref else _find_ticket(session, msg, contact, settings.secret_key)
     mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
     if match is None:
         enrichment = enrich(session, msg, contact.id, now)
         ticket = Ticket(
-            ref=_unused_ref(session),
+            ref=msg.reserved_ref or _unused_ref(session),
             subject=msg.subject,
             normalized_subject=normalize_subject(msg.subject),
             channel=msg.channel,
             contact_id=contact.id,
             mailbox_id=inbound.mailbox_id,
-            support_address=_support_address(msg, addresses, mailbox),
+            support_address=_support_address(msg, addresses, mailbox) if msg.channel == "email" else None,
             language=msg.language or settings.default_language,
             priority=enrichment.priority,
             urgency_cues=", ".join(enrichment.urgency_cues),
@@ -229,8 +250,16 @@ def _file_customer_message(
         if ticket.status == "closed":
             ticket.status = "open"
         ticket.updated_at = now
-        response_hours = 0
-    _attach(session, ticket, inbound, msg, "customer", reason, digest)
+        response_hours = _hours_left(ticket, now)
+    _attach(
+        session,
+        ticket,
+        inbound,
+        msg,
+        "callback" if msg.request_kind == "callback" else "customer",
+        reason,
+        digest,
+    )
     inbound.ticket_id = ticket.id
 
     new_ticket = match is None
@@ -241,13 +270,48 @@ def _file_customer_message(
     )
     decision = decide_ack(
         kind="customer",
-        new_ticket=new_ticket,
+        # A public post is answered in public every time (once per post): the
+        # customer's audience sees that the case is being handled.
+        new_ticket=new_ticket or msg.public,
         may_acknowledge=inbound.may_acknowledge,
         hold_reason=hold,
         cap_reason=cap,
     )
     outbox_ids: tuple[int, ...] = ()
-    if decision.send:
+    if decision.send and msg.channel == "form":
+        # A form's thank-you page was its acknowledgement; a visitor who gave an e-mail
+        # address gets it by mail too when the form names a mailbox.
+        decision = AckDecision(False, "form: the thank-you page named the ticket")
+        if msg.sender_type == "email" and mailbox is not None:
+            entry = build_ack(
+                session,
+                ticket,
+                msg,
+                support_address=mailbox.address,
+                secret_key=settings.secret_key,
+                default_language=(channel.language if channel else None) or settings.default_language,
+                response_hours=response_hours,
+            )
+            entry.channel = "email"
+            session.add(entry)
+            session.flush()
+            outbox_ids = (entry.id,)
+            decision = AckDecision(True, "form: acknowledged by mail too")
+    elif decision.send and msg.channel != "email":
+        entry = build_chat_ack(
+            session,
+            ticket,
+            msg,
+            channel_id=channel.id if channel else None,
+            secret_key=settings.secret_key,
+            default_language=(channel.language if channel else None) or settings.default_language,
+            response_hours=response_hours,
+            existing=not new_ticket,
+        )
+        session.add(entry)
+        session.flush()
+        outbox_ids = (entry.id,)
+    elif decision.send:
         entry = build_ack(
             session,
             ticket,
@@ -263,6 +327,42 @@ def _file_customer_message(
     return Outcome(
         inbound.id, "processed", "customer", ticket.ref, f"{reason}; ack: {decision.reason}", outbox_ids
     )
+
+
+def _find_ticket(
+    session: Session, msg: InboundMessage, contact: Contact, secret_key: str
+) -> ThreadMatch | None:
+    return find_conversation(session, msg, contact) or find_thread(session, msg, contact, secret_key)
+
+
+def _hours_left(ticket: Ticket, now: datetime) -> int:
+    """What is left of the first-response time, for a reply naming an existing ticket."""
+    if ticket.first_response_due_at is None:
+        return 0
+    return max(int((as_utc(ticket.first_response_due_at) - now).total_seconds() // 3600), 1)
+
+
+def _apply_platform_event(
+    session: Session, inbound: Inbound, msg: InboundMessage, now: datetime
+) -> str | None:
+    """An edit or a deletion annotates the message it concerns; nothing new is opened."""
+    if msg.event not in (EVENT_EDIT, EVENT_DELETE) or not msg.target_message_id:
+        return None
+    message = session.scalar(
+        select(Message).where(
+            Message.channel == msg.channel, Message.internet_message_id == msg.target_message_id
+        )
+    )
+    if message is None:
+        return None
+    if msg.event == EVENT_EDIT:
+        message.text = msg.text
+        message.edited_at = now
+    else:
+        message.deleted_at = now
+    inbound.ticket_id = message.ticket_id
+    ticket = session.get(Ticket, message.ticket_id)
+    return ticket.ref if ticket else None
 
 
 def _unused_ref(session: Session) -> str:
@@ -310,11 +410,14 @@ def _attach(
     message = Message(
         ticket_id=ticket.id,
         inbound_id=inbound.id,
+        channel=msg.channel,
         internet_message_id=msg.message_id,
         kind=kind,
         reason=reason,
+        sender_type=msg.sender_type,
         from_address=msg.sender_address.lower(),
         from_name=msg.sender_name,
+        conversation_key=msg.conversation_key or None,
         subject=msg.subject,
         text=msg.text,
         quoted_text=msg.quoted_text,
@@ -332,6 +435,7 @@ def _attach(
                 content_type=part.content_type,
                 size=part.size,
                 data=part.data,
+                reference=part.reference,
             )
         )
     return message

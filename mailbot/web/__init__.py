@@ -67,10 +67,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         failures,
         filters,
+        forms,
         mailboxes,
         store,
         templates_admin,
         tickets,
+        webhooks,
     )
 
     store.init_app(app)
@@ -85,6 +87,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         templates_admin.bp,
         failures.bp,
         audit.bp,
+        webhooks.bp,
+        forms.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)

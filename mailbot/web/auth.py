@@ -41,6 +41,9 @@ bp = Blueprint("auth", __name__)
 SESSION_TTL = timedelta(hours=12)
 SESSION_PREFIX = "mailbot:panel:session"
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# Customers and platforms, not panel users: webhooks prove themselves by their
+# signatures, the public forms by their CSRF token and rate limit.
+PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +54,8 @@ def _session_key(sid: str) -> str:
 
 def load_user() -> None:
     g.user = None
+    if request.blueprint == "webhooks":
+        return  # a platform never has a panel session: no Redis round trip per event
     sid = session.get("sid")
     if not isinstance(sid, str):
         return
@@ -66,7 +71,7 @@ def load_user() -> None:
 
 
 def require_login() -> ResponseReturnValue | None:
-    if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS or g.user is not None:
         return None
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

@@ -34,7 +34,7 @@ TICKET_FIELDS = {
     "acknowledged_at",
     "messages",
 }
-MESSAGE_FIELDS = {"message_id", "from", "subject", "text", "received_at", "kind"}
+MESSAGE_FIELDS = {"message_id", "from", "subject", "text", "received_at", "kind", "channel", "sender"}
 
 
 def _command() -> list[str]:
@@ -134,6 +134,9 @@ def test_the_whole_flow_from_an_empty_database(
         for message in ticket["messages"]:
             assert set(message) == MESSAGE_FIELDS
             assert message["kind"] in {"customer", "auto_reply", "bounce", "agent"}
+            # Mail's sender identity is its address (issue 8's contract).
+            assert message["channel"] == "email"
+            assert message["sender"]["type"] == "email" and message["sender"]["value"] == message["from"]
         assert ticket["status"] == "open" and ticket["channel"] == "email"
         assert ticket["created_at"].endswith("Z") and ticket["acknowledged_at"].endswith("Z")
     by_email = {t["contact"]["email"]: t for t in tickets}
@@ -147,6 +150,8 @@ def test_the_whole_flow_from_an_empty_database(
         "text": spanish["messages"][0]["text"],
         "received_at": spanish["messages"][0]["received_at"],
         "kind": "customer",
+        "channel": "email",
+        "sender": {"type": "email", "value": "ana.garcia@gmail.test", "name": "Ana García"},
     }
     assert "todavía no ha llegado" in spanish["messages"][0]["text"]
     assert len(smtp_server.wait_for(2)) == 2
