@@ -119,4 +119,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
 
 def load_senders() -> None:
     """Import the sender modules so their @sender registrations exist."""
+    import mailbot.senders.generic  # noqa: F401
+    import mailbot.senders.slack  # noqa: F401
     import mailbot.senders.smtp  # noqa: F401
+    import mailbot.senders.telegram  # noqa: F401

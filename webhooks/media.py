@@ -1,70 +1,32 @@
-"""Media-only chat messages: the readable text that stands in for a photo, a voice note ...
+"""Readable stand-ins for media-only chat messages: "[photo]", "[voice message]",
+"[document: invoice.pdf]".
 
-A customer who sends only a photo still wrote to us: the message is kept as a customer
-message with its media reference (the platform's media id or URL, fetched on demand) and
-one of these placeholders as its text, so the ticket reads sensibly and language
-detection has nothing misleading to work on.
+A photo or a voice note with no caption is still a customer message (issue 8); the
+ticket shows this text and keeps the platform's media reference in the attachment.
 """
 
 from __future__ import annotations
 
-import mimetypes
-import posixpath
-from urllib.parse import unquote, urlsplit
-
-from mailbot.message import Attachment
-
-PLACEHOLDERS = {
-    "photo": "[photo]",
-    "video": "[video]",
-    "gif": "[GIF]",
-    "audio": "[audio]",
-    "voice": "[voice message]",
-    "document": "[document]",
-    "sticker": "[sticker]",
-    "location": "[location]",
-    "contact": "[contact]",
-    "unsupported": "[unsupported message]",
+MEDIA_LABELS = {
+    "photo": "photo",
+    "image": "image",
+    "voice": "voice message",
+    "audio": "audio",
+    "video": "video",
+    "video_note": "video message",
+    "animation": "animation",
+    "document": "document",
+    "file": "file",
+    "sticker": "sticker",
+    "location": "location",
+    "contact": "contact",
 }
 
 
-def placeholder(kind: str, filename: str = "") -> str:
-    if kind == "document" and filename:
-        return f"[document: {filename}]"
-    return PLACEHOLDERS.get(kind, f"[{kind}]")
+def placeholder(kind: str, name: str = "") -> str:
+    label = MEDIA_LABELS.get(kind, kind)
+    return f"[{label}: {name}]" if name else f"[{label}]"
 
 
-def kind_of_content_type(content_type: str) -> str:
-    """What a MIME type looks like to a reader: image/* is a photo, audio/* a voice note.
-
-    Chat apps record voice notes as audio (WhatsApp audio/ogg; codecs=opus); an audio
-    file sent as such is rare enough in support chats that "voice message" reads best."""
-    major = content_type.split("/", 1)[0].strip().lower()
-    if content_type.lower().startswith("image/gif"):
-        return "gif"
-    return {"image": "photo", "video": "video", "audio": "voice"}.get(major, "document")
-
-
-def media_attachment(reference: str, content_type: str, filename: str = "") -> Attachment:
-    """An attachment that stays on the platform: no bytes, only the reference to fetch it by."""
-    content_type = content_type or "application/octet-stream"
-    return Attachment(
-        filename=filename or default_filename(content_type),
-        content_type=content_type,
-        size=0,
-        data=None,
-        reference=reference,
-    )
-
-
-def default_filename(content_type: str) -> str:
-    kind = kind_of_content_type(content_type)
-    base = {"photo": "photo", "gif": "animation", "video": "video", "voice": "voice"}.get(kind, "file")
-    extension = mimetypes.guess_extension(content_type.split(";", 1)[0].strip()) or ""
-    return base + extension
-
-
-def filename_from_url(url: str) -> str:
-    """The last path segment of a media URL when it looks like a file name ("invoice.pdf")."""
-    name = unquote(posixpath.basename(urlsplit(url).path))
-    return name if "." in name.strip(".") else ""
+def placeholder_text(placeholders: list[str]) -> str:
+    return " ".join(placeholders)

@@ -85,6 +85,7 @@ class _Fault:
     status: int
     times: int
     retry_after: int | None = None
+    body: Any = None  # the platform's own refusal JSON, when a test needs its shape
 
 
 class PlatformApi(ThrowawayServer):
@@ -120,9 +121,11 @@ class PlatformApi(ThrowawayServer):
             time.sleep(0.05)
         return self.calls_to(platform)
 
-    def fail(self, platform: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
+    def fail(
+        self, platform: str, status: int, times: int = 1, retry_after: int | None = None, body: Any = None
+    ) -> None:
         with self._lock:
-            self.faults[platform] = _Fault(status, times, retry_after)
+            self.faults[platform] = _Fault(status, times, retry_after, body)
 
     def down(self, platform: str) -> None:
         with self._lock:
@@ -213,7 +216,8 @@ class PlatformApi(ThrowawayServer):
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 # Faulted calls are recorded too: a test can count the attempts.
                 self.calls.append(replace(call, status=fault.status))
-                return ApiAnswer(fault.status, {"error": f"scripted {fault.status}"}, headers)
+                body = fault.body if fault.body is not None else {"error": f"scripted {fault.status}"}
+                return ApiAnswer(fault.status, body, headers)
         try:
             answer = handler(self, call)
         except ApiRefusal as refusal:

@@ -15,6 +15,7 @@ in one place:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -40,25 +41,40 @@ def call_api(
     *,
     json: Any = None,
     data: dict[str, str] | None = None,
+    content: bytes | None = None,
     headers: dict[str, str] | None = None,
     auth: tuple[str, str] | None = None,
+    retry_after_in_body: Callable[[Any], float | None] | None = None,
 ) -> Any:
-    """The decoded JSON answer of an accepted call (None if it had no JSON body)."""
+    """The decoded JSON answer of an accepted call (None if it had no JSON body).
+
+    `content`: the exact bytes to send, when they are signed (the generic channel).
+    `retry_after_in_body`: reads the wait from a refusal's JSON when the platform puts
+    it there instead of a Retry-After header (Telegram's parameters.retry_after)."""
     try:
-        response = http.request(method, url, json=json, data=data, headers=headers, auth=auth)
+        response = http.request(
+            method, url, json=json, data=data, content=content, headers=headers, auth=auth
+        )
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         # Nothing reached the platform.
         raise TemporaryFailure(f"{_host(url)} unreachable: {error}", definite=True) from error
     except httpx.HTTPError as error:
         raise TemporaryFailure(f"{_host(url)}: no answer ({type(error).__name__}: {error})") from error
     if response.status_code == 429 or response.status_code >= 500:
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        if retry_after is None and retry_after_in_body is not None:
+            retry_after = retry_after_in_body(_json_or_none(response))
         raise TemporaryFailure(
             f"{_host(url)} answered HTTP {response.status_code}: {_excerpt(response)}",
             definite=True,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            retry_after=retry_after,
         )
     if response.status_code >= 400:
         raise PermanentFailure(f"{_host(url)} refused it: HTTP {response.status_code}: {_excerpt(response)}")
+    return _json_or_none(response)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json() if response.content else None
     except ValueError:
