@@ -45,8 +45,10 @@ from webhooks import (
     meta,
     register,
 )
-from webhooks.media import filename_from_url, media_attachment, placeholder
-from webhooks.payload import derived_id, dump, from_unix, load, object_list, section, sections, text
+from webhooks.attachments import filename_from_url, media_attachment
+from webhooks.checks import compact_json, stored_object
+from webhooks.media import placeholder
+from webhooks.payload import derived_id, object_list, section, sections, text, unix_millis
 
 # Channel type -> the `object` its webhooks carry.
 OBJECTS = {"messenger": "page", "instagram": "instagram"}
@@ -120,12 +122,12 @@ def _kind(item: dict[str, Any]) -> str:
 
 
 def _event(event_id: str, context: dict[str, Any], kind: str, item: dict[str, Any]) -> WebhookEvent:
-    return WebhookEvent(event_id, dump({"event_id": event_id, **context, "kind": kind, "item": item}))
+    return WebhookEvent(event_id, compact_json({"event_id": event_id, **context, "kind": kind, "item": item}))
 
 
 def _normalize_for(channel_type: str) -> Normalize:
     def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
-        return _normalize(channel_type, load(payload), channel)
+        return _normalize(channel_type, stored_object(payload), channel)
 
     return normalize
 
@@ -188,7 +190,7 @@ def _normalize(channel_type: str, data: dict[str, Any], channel: ChannelConfig) 
         text=body,
         message_id=message_id,
         in_reply_to=in_reply_to,
-        date=from_unix(text(item, "timestamp"), milliseconds=True),
+        date=unix_millis(text(item, "timestamp")),
         attachments=attachments,
         conversation_key=f"{channel_type}:{account}:{person}",
         event=event,
@@ -218,7 +220,7 @@ def _content(message: dict[str, Any]) -> tuple[str, list[Attachment]]:
             attachments.append(media_attachment(url, _content_type(kind), filename))
         labels.append(placeholder(reader_kind, filename))
     if message.get("is_unsupported") is True:
-        labels.append(placeholder("unsupported"))
+        labels.append(placeholder("unsupported message"))
     return text(message, "text") or " ".join(labels), attachments
 
 
@@ -239,7 +241,7 @@ def _notice(channel_type: str, data: dict[str, Any], warning: str) -> InboundMes
         subject="",
         text="",
         message_id=f"notice:{text(data, 'event_id')}",
-        date=from_unix(text(item, "timestamp"), milliseconds=True),
+        date=unix_millis(text(item, "timestamp")),
         parse_warnings=[warning],
         conversation_key=f"{channel_type}:{account}:{person}" if account and person else "",
         event=EVENT_STATUS,

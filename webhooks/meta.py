@@ -16,29 +16,25 @@ Not a channel type itself: whatsapp.py and messenger.py register theirs with the
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from webhooks import ChannelConfig, Rejected, Reply, WebhookRequest
-from webhooks.payload import object_list, parse_json
+from webhooks.checks import hmac_sha256_hex, json_object, required_header, same_secret
+from webhooks.payload import object_list
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 
 
 def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac_sha256_hex(secret, body)
 
 
 def verify(request: WebhookRequest, channel: ChannelConfig) -> None:
-    given = request.headers.get(SIGNATURE_HEADER, "").strip()
-    if not given:
-        raise Rejected(401, f"no {SIGNATURE_HEADER} header")
+    given = required_header(request, SIGNATURE_HEADER)
     if not given.startswith("sha256="):
         raise Rejected(401, f"{SIGNATURE_HEADER} is not sha256=<hex>")
     # Meta writes the hex digest in lower case; a proxy that upper-cased it changed nothing.
-    expected = signature(channel.secret, request.body)
-    if not hmac.compare_digest(given.lower().encode(), expected.encode()):
+    if not same_secret(signature(channel.secret, request.body), given.lower()):
         raise Rejected(401, f"{SIGNATURE_HEADER} does not match the body")
 
 
@@ -50,14 +46,14 @@ def handshake(request: WebhookRequest, channel: ChannelConfig) -> Reply:
     if mode != "subscribe" or not challenge:
         raise Rejected(403, "not a subscription request (hub.mode=subscribe with hub.challenge)")
     # Without a configured verify_token nobody can prove they are the app's owner.
-    if not wanted or not hmac.compare_digest(token.encode(), wanted.encode()):
+    if not wanted or not same_secret(wanted, token):
         raise Rejected(403, "hub.verify_token does not match the channel's verify_token")
     return Reply(200, challenge.encode(), "text/plain; charset=utf-8")
 
 
 def parse_body(request: WebhookRequest, objects: tuple[str, ...]) -> list[dict[str, Any]]:
     """The entries of a webhook body whose `object` is one of `objects`; 400 otherwise."""
-    body = parse_json(request.body)
+    body = json_object(request)
     if body.get("object") not in objects:
         raise Rejected(400, f"object {body.get('object')!r} is not {' or '.join(objects)}")
     if not isinstance(body.get("entry"), list):

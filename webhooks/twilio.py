@@ -34,8 +34,10 @@ from webhooks import (
     WebhookRequest,
     register,
 )
-from webhooks.media import kind_of_content_type, media_attachment, placeholder
-from webhooks.payload import dump, load, section, text
+from webhooks.attachments import kind_of_content_type, media_attachment
+from webhooks.checks import compact_json, required_header, same_secret, stored_object
+from webhooks.media import placeholder
+from webhooks.payload import section, text
 
 TYPE = "twilio"
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -56,20 +58,18 @@ def signature(token: str, url: str, params: dict[str, str]) -> str:
 
 
 def verify(request: WebhookRequest, channel: ChannelConfig) -> None:
-    given = request.headers.get(SIGNATURE_HEADER, "").strip()
-    if not given:
-        raise Rejected(401, f"no {SIGNATURE_HEADER} header")
+    given = required_header(request, SIGNATURE_HEADER)
     params = request.form
     body_hash = request.query.get("bodySHA256")
     if body_hash is not None:
         # JSON webhooks: the URL (with bodySHA256 in it) is signed alone, and the body
         # is checked against the hash it carries.
         actual = hashlib.sha256(request.body).hexdigest()
-        if not hmac.compare_digest(body_hash.lower().encode(), actual.encode()):
+        if not same_secret(actual, body_hash.lower()):
             raise Rejected(401, "bodySHA256 does not match the body")
         params = {}
     for url in _url_variants(request.url):
-        if hmac.compare_digest(given.encode(), signature(channel.secret, url, params).encode()):
+        if same_secret(signature(channel.secret, url, params), given):
             return
     raise Rejected(401, f"{SIGNATURE_HEADER} does not match the URL and parameters")
 
@@ -104,7 +104,7 @@ def events(request: WebhookRequest, channel: ChannelConfig) -> list[WebhookEvent
     status = _status_of(params)
     # A message of ours goes through queued, sent, delivered ...: one event per state.
     event_id = f"status:{sid}:{status}" if status is not None else sid
-    return [WebhookEvent(event_id, dump({"event_id": event_id, "params": dict(params)}))]
+    return [WebhookEvent(event_id, compact_json({"event_id": event_id, "params": dict(params)}))]
 
 
 def _status_of(params: dict[str, str]) -> str | None:
@@ -118,7 +118,7 @@ def _status_of(params: dict[str, str]) -> str | None:
 
 
 def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
-    data = load(payload)
+    data = stored_object(payload)
     params = {k: v for k, v in section(data, "params").items() if isinstance(v, str)}
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid") or ""
     sender, ours = params.get("From", "").strip(), params.get("To", "").strip()

@@ -42,8 +42,11 @@ from webhooks import (
     meta,
     register,
 )
-from webhooks.media import media_attachment, placeholder
-from webhooks.payload import derived_id, dump, from_unix, load, object_list, section, sections, text
+from webhooks.attachments import media_attachment
+from webhooks.checks import compact_json, stored_object
+from webhooks.fields import unix_time
+from webhooks.media import placeholder
+from webhooks.payload import derived_id, object_list, section, sections, text
 
 TYPE = "whatsapp"
 OBJECT = "whatsapp_business_account"
@@ -100,12 +103,12 @@ def _event(
     event_id: str, context: dict[str, Any], kind: str, item: dict[str, Any], **extra: Any
 ) -> WebhookEvent:
     return WebhookEvent(
-        event_id, dump({"event_id": event_id, **context, "kind": kind, "item": item, **extra})
+        event_id, compact_json({"event_id": event_id, **context, "kind": kind, "item": item, **extra})
     )
 
 
 def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
-    data = load(payload)
+    data = stored_object(payload)
     kind = text(data, "kind")
     item = section(data, "item")
     number_id = text(section(data, "metadata"), "phone_number_id")
@@ -168,7 +171,7 @@ def _message(
         text=body,
         message_id=message_id,
         in_reply_to=[text(context, "id")] if text(context, "id") else [],
-        date=from_unix(text(item, "timestamp")),
+        date=unix_time(text(item, "timestamp")),
         attachments=attachments,
         parse_warnings=warnings,
         conversation_key=f"whatsapp:{number_id}:{_digits(customer)}",
@@ -211,7 +214,11 @@ def _content(item: dict[str, Any]) -> tuple[str, list[Attachment], list[str]]:
     if kind == "order":
         return "[order]", [], []
     errors = "; ".join(f"({text(e, 'code')}) {text(e, 'title')}" for e in sections(item, "errors"))
-    return placeholder("unsupported"), [], [f"WhatsApp message type {kind!r}: {errors or 'not supported'}"]
+    return (
+        placeholder("unsupported message"),
+        [],
+        [f"WhatsApp message type {kind!r}: {errors or 'not supported'}"],
+    )
 
 
 def _status(item: dict[str, Any], number_id: str) -> InboundMessage:
@@ -226,7 +233,7 @@ def _status(item: dict[str, Any], number_id: str) -> InboundMessage:
         subject="",
         text=f"{state}: {errors}" if errors else state,
         message_id=f"status:{text(item, 'id')}:{state}",
-        date=from_unix(text(item, "timestamp")),
+        date=unix_time(text(item, "timestamp")),
         conversation_key=f"whatsapp:{number_id}:{_digits(recipient)}" if recipient else "",
         event=EVENT_STATUS,
         # The message of ours the status is about (the wamid our sender recorded).
@@ -245,7 +252,7 @@ def _notice(data: dict[str, Any], warning: str, number_id: str) -> InboundMessag
         subject="",
         text="",
         message_id=f"notice:{text(data, 'event_id')}",
-        date=from_unix(text(item, "timestamp")),
+        date=unix_time(text(item, "timestamp")),
         parse_warnings=[warning],
         conversation_key=f"whatsapp:{number_id}:{_digits(customer)}" if number_id and customer else "",
         event=EVENT_STATUS,

@@ -44,18 +44,10 @@ from webhooks import (
     WebhookRequest,
     register,
 )
-from webhooks.media import media_attachment, placeholder
-from webhooks.payload import (
-    derived_id,
-    dump,
-    from_unix,
-    load,
-    object_list,
-    parse_json,
-    section,
-    sections,
-    text,
-)
+from webhooks.attachments import media_attachment
+from webhooks.checks import compact_json, json_object, required_header, same_secret, stored_object
+from webhooks.media import placeholder
+from webhooks.payload import derived_id, object_list, section, sections, text, unix_millis
 
 TYPE = "x"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
@@ -64,7 +56,7 @@ RECEIPT_KINDS = ("direct_message_indicate_typing_events", "direct_message_mark_r
 MEDIA_KINDS = {
     "photo": ("photo", "image/*"),
     "video": ("video", "video/*"),
-    "animated_gif": ("gif", "video/*"),
+    "animated_gif": ("animation", "video/*"),
 }
 # Keys of a body that are context for the events, not events.
 CONTEXT_KEYS = ("for_user_id", "users", "apps", "user_has_blocked")
@@ -75,10 +67,8 @@ def signature(secret: str, data: bytes) -> str:
 
 
 def verify(request: WebhookRequest, channel: ChannelConfig) -> None:
-    given = request.headers.get(SIGNATURE_HEADER, "").strip()
-    if not given:
-        raise Rejected(401, f"no {SIGNATURE_HEADER} header")
-    if not hmac.compare_digest(given.encode(), signature(channel.secret, request.body).encode()):
+    given = required_header(request, SIGNATURE_HEADER)
+    if not same_secret(signature(channel.secret, request.body), given):
         raise Rejected(401, f"{SIGNATURE_HEADER} does not match the body")
 
 
@@ -90,7 +80,7 @@ def handshake(request: WebhookRequest, channel: ChannelConfig) -> Reply:
 
 
 def events(request: WebhookRequest, channel: ChannelConfig) -> list[WebhookEvent]:
-    body = parse_json(request.body)
+    body = json_object(request)
     for_user = text(body, "for_user_id")
     if not for_user:
         raise Rejected(400, "an Account Activity body without for_user_id")
@@ -111,7 +101,7 @@ def events(request: WebhookRequest, channel: ChannelConfig) -> list[WebhookEvent
                 "item": item,
                 "users": involved,
             }
-            found.append(WebhookEvent(event_id, dump(stored)))
+            found.append(WebhookEvent(event_id, compact_json(stored)))
     return found
 
 
@@ -140,7 +130,7 @@ def _user_ids(kind: str, item: dict[str, Any]) -> list[str]:
 
 
 def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
-    data = load(payload)
+    data = stored_object(payload)
     kind, item = text(data, "kind"), section(data, "item")
     account = channel.options.get("account_id", "") or text(data, "for_user_id")
     if text(data, "for_user_id") != account:
@@ -187,7 +177,7 @@ def _direct_message(data: dict[str, Any], item: dict[str, Any], account: str) ->
         subject="",
         text=body,
         message_id=f"dm:{text(item, 'id')}",
-        date=from_unix(text(item, "created_timestamp"), milliseconds=True),
+        date=unix_millis(text(item, "created_timestamp")),
         attachments=attachments,
         conversation_key=f"x:dm:{pair}",
         event=EVENT_MESSAGE,
@@ -234,7 +224,7 @@ def _tweet(tweet: dict[str, Any], account: str) -> InboundMessage:
         "sender_name": _name(user),
         "subject": "",
         "message_id": f"tweet:{tweet_id}",
-        "date": from_unix(text(tweet, "timestamp_ms"), milliseconds=True),
+        "date": unix_millis(text(tweet, "timestamp_ms")),
         "conversation_key": f"x:public:{account}:{author}",
         "from_us": author == account,
         "public": True,
