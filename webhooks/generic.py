@@ -54,7 +54,8 @@ def verify(request: WebhookRequest, channel: ChannelConfig) -> None:
     timestamp = required_header(request, TIMESTAMP_HEADER)
     given = required_header(request, SIGNATURE_HEADER)
     fresh_timestamp(timestamp, request.received_at)
-    if not same_secret(signature(channel.secret, timestamp, request.body), given):
+    # Hex is hex in either case (some platforms' HMAC helpers print upper case).
+    if not same_secret(signature(channel.secret, timestamp, request.body), given.lower()):
         raise Rejected(401, f"{SIGNATURE_HEADER} does not match")
 
 

@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailbot.web import (
         audit,
         auth,
+        channels_admin,
         contacts,
         csrf,
         dashboard,
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         tickets.bp,
         contacts.bp,
         mailboxes.bp,
+        channels_admin.bp,
         templates_admin.bp,
         failures.bp,
         audit.bp,
