@@ -89,9 +89,15 @@ def events(request: WebhookRequest, channel: ChannelConfig) -> list[WebhookEvent
     for kind, value in body.items():
         if kind in CONTEXT_KEYS:
             continue
-        if not isinstance(value, dict | list):
+        # Event lists are named *_events; `user_event` is one object; any other scalar
+        # X may add is context, not an event.
+        if isinstance(value, dict) and not kind.endswith("_events"):
+            found_items = [value]
+        elif isinstance(value, list) or kind.endswith("_events"):
+            found_items = object_list(body, kind)
+        else:
             continue
-        for item in [value] if isinstance(value, dict) else object_list(body, kind):
+        for item in found_items:
             event_id = _event_id(kind, item)
             involved = {u: users[u] for u in _user_ids(kind, item) if isinstance(users.get(u), dict)}
             stored = {
