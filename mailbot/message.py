@@ -41,6 +41,8 @@ class ForwardedOrigin:
     subject: str
     date: str
     text: str
+    # An address the forwarded sender's display name spells that is not theirs.
+    claimed_address: str | None = None
 
 
 # What a platform event is. Only a `message` can be a customer's; the others are
@@ -79,6 +81,7 @@ class InboundMessage:
     # For delivery reports: the Message-ID of the message that bounced.
     bounced_message_id: str | None = None
     language: str | None = None
+    # Technical notes on what parsing had to repair; logged, not shown to agents.
     parse_warnings: list[str] = field(default_factory=list)
 
     # -- chat and social channels (empty for mail) --------------------------------
@@ -102,6 +105,12 @@ class InboundMessage:
     reply_fields: dict[str, str] = field(default_factory=dict)
     # A web form shows the visitor the reference before the ticket exists: it is kept.
     reserved_ref: str | None = None
+    # What an agent must be told when reading this message (a display name posing as
+    # another address); stored with the message and shown on the ticket.
+    warnings: list[str] = field(default_factory=list)
+    # A staff member forwarded this customer's mail: who, and what they wrote above it.
+    forwarded_by: str | None = None
+    forward_note: str = ""
 
     @property
     def sender(self) -> SenderIdentity:

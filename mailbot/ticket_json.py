@@ -21,6 +21,11 @@ def message_json(message: Message) -> dict[str, Any]:
         "kind": message.kind,
         "channel": message.channel,
         "sender": {"type": message.sender_type, "value": message.from_address, "name": message.from_name},
+        # Added in issue 7; older messages have none of these.
+        "warnings": list(message.warnings or []),
+        "forwarded_by": message.forwarded_by,
+        "forward_note": message.forward_note or "",
+        "forwarded_from": message.forwarded_from,
     }
 
 

@@ -34,6 +34,7 @@ class ReceivedMail:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage = field(repr=False)
+    smtputf8: bool = False  # the client asked for SMTPUTF8 (RFC 6531) in MAIL FROM
 
 
 class _SinkHandler:
@@ -56,11 +57,17 @@ class _SinkHandler:
         if failure is not None:
             return failure
         raw = envelope.original_content or b""
+        smtputf8 = bool(envelope.smtp_utf8)
         mail = ReceivedMail(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             raw=raw,
-            message=email.message_from_bytes(raw, policy=policy.default),
+            # RFC 6532: SMTPUTF8 mail has UTF-8 headers, which message_from_bytes would
+            # leave as surrogate escapes.
+            message=email.message_from_string(raw.decode("utf-8", "replace"), policy=policy.default)
+            if smtputf8
+            else email.message_from_bytes(raw, policy=policy.default),
+            smtputf8=smtputf8,
         )
         self._sink._record(mail)
         return "250 2.0.0 OK queued"
@@ -85,6 +92,7 @@ class SmtpSink(ThrowawayServer):
         starttls: bool = False,
         cert_dir: Path | None = None,
         print_to: TextIO | None = None,
+        smtputf8: bool = False,
     ) -> None:
         """Set up, without listening yet.
 
@@ -92,6 +100,7 @@ class SmtpSink(ThrowawayServer):
         any makes AUTH available, ``auth_required`` additionally refuses MAIL
         before AUTH. STARTTLS is offered with ``tls_context``, or with
         ``starttls=True`` and a fresh self-signed certificate in ``cert_dir``.
+        ``smtputf8`` offers SMTPUTF8 (RFC 6531), so internationalised addresses are taken.
         """
         self.host = host
         self.port = port
@@ -101,6 +110,7 @@ class SmtpSink(ThrowawayServer):
         if auth_required and not self.credentials:
             raise ValueError("auth_required needs credentials")
         self.print_to = print_to
+        self.smtputf8 = smtputf8
         self.cert_path: Path | None = None
         if tls_context is None and starttls:
             if cert_dir is None:
@@ -134,6 +144,7 @@ class SmtpSink(ThrowawayServer):
             # otherwise hide AUTH until STARTTLS.
             "auth_require_tls": False,
             "auth_required": self.auth_required,
+            "enable_SMTPUTF8": self.smtputf8,
         }
         if self.credentials:
             options["authenticator"] = self._authenticate

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 
+from mailbot.mail.addresses import parse_mailbox
 from mailbot.mail.quotes import clean_line, skip_blank
+from mailbot.mail.subject_prefixes import is_forward_subject, strip_subject_prefixes
 from mailbot.message import ForwardedOrigin
 
-# Forward prefixes by locale: en Fwd/Fw, es RV, it I, pt Enc, de WG, fr TR.
-# Reply prefixes are listed too so that "RE: FW: ..." is still seen as a forward.
-_PREFIX = re.compile(r"^\s*(fwd?|rv|i|enc|wg|tr|re|aw|r|ri|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
-_FORWARD_PREFIXES = {"fwd", "fw", "rv", "i", "enc", "wg", "tr"}
+__all__ = ["find_forwarded", "is_forward_subject", "parse_sender"]
 
 _BANNER = re.compile(
     r"^-{2,}\s*(?:forwarded message|mensaje reenviado|messaggio inoltrato"
@@ -43,24 +42,6 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 _FIELD_BY_LABEL = {label: field for field, labels in _FIELDS.items() for label in labels}
 _HEADER_LINE = re.compile(r"^\*?([^\W\d_][^:*]{0,14}?)\s?:\*?\s?(.*)$")
 
-_ADDRESS = re.compile(r"[^\s<>\[\]()\"',;:]+@[^\s<>\[\]()\"',;:]+\.[^\s<>\[\]()\"',;:]+")
-
-
-def is_forward_subject(subject: str) -> bool:
-    rest = subject
-    while match := _PREFIX.match(rest):
-        if match.group(1).lower() in _FORWARD_PREFIXES:
-            return True
-        rest = rest[match.end() :]
-    return False
-
-
-def strip_subject_prefixes(subject: str) -> str:
-    rest = subject
-    while match := _PREFIX.match(rest):
-        rest = rest[match.end() :]
-    return rest.strip()
-
 
 def find_forwarded(subject: str, text: str) -> ForwardedOrigin | None:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -69,6 +50,11 @@ def find_forwarded(subject: str, text: str) -> ForwardedOrigin | None:
         line = clean_line(raw)
         if _BANNER.match(line) or (outlook_allowed and _OUTLOOK_SEPARATOR.match(line)):
             origin = _parse_block(lines[i + 1 :], subject)
+        elif _is_quoted_banner(line) and not any(earlier.strip() for earlier in lines[:i]):
+            # An HTML forward with nothing above it (Apple Mail puts the banner inside its
+            # <blockquote type="cite">): the whole message is the quoted forward. A quoted
+            # banner below text of the sender's own is an earlier forward being quoted back.
+            origin = _parse_block([_unquote(line) for line in _takewhile_quoted(lines[i + 1 :])], subject)
         elif outlook_allowed and _field(line) == "from":
             origin = _parse_block(lines[i:], subject)
         else:
@@ -79,17 +65,12 @@ def find_forwarded(subject: str, text: str) -> ForwardedOrigin | None:
 
 
 def parse_sender(value: str) -> tuple[str, str] | None:
-    """(address, name) from `Name <a@b>`, `"Name" <a@b>`, `a@b`, `Name [mailto:a@b]`."""
-    match = _ADDRESS.search(value)
-    if match is None:
-        return None
-    address = match.group(0).removeprefix("mailto:").strip(".").lower()
-    name = value[: match.start()] + value[match.end() :]
-    name = re.sub(r"mailto:|[<>\[\]()]", " ", name, flags=re.IGNORECASE)
-    name = " ".join(name.split()).strip(" \"',;")
-    if name.lower() == address:
-        name = ""
-    return address, name
+    """(address, name) from `Name <a@b>`, `"Name" <a@b>`, `a@b`, `Name [mailto:a@b]`.
+
+    The address is the one in angle brackets when there is one: a forwarded block's
+    "From: alice@x <bob@y>" is from bob, whatever its display name says."""
+    found = parse_mailbox(value)
+    return (found.address, found.name) if found else None
 
 
 def _parse_block(lines: list[str], subject: str) -> ForwardedOrigin | None:
@@ -116,17 +97,22 @@ def _parse_block(lines: list[str], subject: str) -> ForwardedOrigin | None:
         end += 1
     if "from" not in fields:
         return None
-    sender = parse_sender(fields["from"])
+    sender = parse_mailbox(fields["from"])
     if sender is None:
         return None
     body = "\n".join(line.rstrip() for line in block[end:]).strip("\n")
     return ForwardedOrigin(
-        address=sender[0],
-        name=sender[1],
+        address=sender.address,
+        name=sender.name,
+        claimed_address=sender.claimed_address,
         subject=fields.get("subject", strip_subject_prefixes(subject)),
         date=fields.get("date", ""),
         text=body,
     )
+
+
+def _is_quoted_banner(line: str) -> bool:
+    return line.startswith(">") and _BANNER.match(clean_line(_unquote(line))) is not None
 
 
 def _field(line: str) -> str | None:

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from mailbot.mail.addresses import NamedAddress, display_name_warning, parse_address_list
 from mailbot.mail.charsets import decode_encoded_words, decode_text
 from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.html_text import html_to_text
@@ -28,7 +29,6 @@ _PARSER = BytesParser(policy=policy.default)
 _GENERATOR_POLICY = policy.compat32
 
 _BODY_TYPES = ("text/plain", "text/html")
-_ADDRESS = re.compile(r"[^\s<>\[\]()\"',;:]+@[^\s<>\[\]()\"',;:]+\.[^\s<>\[\]()\"',;:]+")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
 
@@ -61,15 +61,15 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
 
     bounced = None
     forwarded = None
-    if _is_bounce(msg, content_type, sender[0], return_path):
+    if _is_bounce(msg, content_type, sender.address, return_path):
         bounced = _bounced_message_id(body, full_text)
     else:
         forwarded = find_forwarded(subject, full_text) or _attached_forward(body)
     _note_defects(msg, warnings)
     return InboundMessage(
         channel="email",
-        sender_address=sender[0],
-        sender_name=sender[1],
+        sender_address=sender.address,
+        sender_name=sender.name,
         subject=subject,
         text=parts.new,
         quoted_text=parts.quoted,
@@ -88,6 +88,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
         bounced_message_id=bounced,
         language=None,
         parse_warnings=warnings,
+        warnings=[w for w in [display_name_warning(sender)] if w],
     )
 
 
@@ -131,45 +132,15 @@ def _headers(msg: Message) -> dict[str, str]:
     return headers
 
 
-def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """(lower-cased address, decoded display name) for every address in every `name` header."""
-    found: list[tuple[str, str]] = []
+def _addresses(msg: Message, name: str) -> list[NamedAddress]:
+    """Every address in every `name` header; see mail/addresses.py for why not the stdlib's."""
+    found: list[NamedAddress] = []
     for raw in _raw_values(msg, name):
-        found.extend(_parse_address_list(raw))
+        found.extend(parse_address_list(raw))
     return found
 
 
-def _parse_address_list(raw: str) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    try:
-        # Parsed as "to" whatever the real name: that gets the RFC 5322 address-list
-        # grammar for Delivered-To and Return-Path too, and never the single-address
-        # check that makes a "From: a, b" header raise.
-        header = policy.default.header_factory("to", raw)
-        pairs = [(a.addr_spec, a.display_name) for a in header.addresses]
-    except Exception:
-        pairs = []
-    if not any("@" in address for address, _ in pairs):
-        try:
-            pairs = [(address, name) for name, address in getaddresses([raw])]
-        except Exception:
-            pairs = []
-    if not any("@" in address for address, _ in pairs):
-        pairs = [(match, "") for match in _ADDRESS.findall(decode_encoded_words(raw))]
-    return [
-        (address.strip().lower(), _clean_name(name, address))
-        for address, name in pairs
-        if "@" in address and not any(ch.isspace() for ch in address.strip())
-    ]
-
-
-def _clean_name(name: str, address: str) -> str:
-    name = decode_encoded_words(name or "")
-    name = " ".join(name.split()).strip("\"' ")
-    return "" if name.lower() == address.strip().lower() else name
-
-
-def _sender(msg: Message, warnings: list[str]) -> tuple[str, str] | None:
+def _sender(msg: Message, warnings: list[str]) -> NamedAddress | None:
     for name in ("from", "sender", "reply-to", "return-path"):
         addresses = _addresses(msg, name)
         if addresses:
@@ -182,8 +153,8 @@ def _sender(msg: Message, warnings: list[str]) -> tuple[str, str] | None:
 def _recipients(msg: Message) -> list[str]:
     seen: dict[str, None] = {}
     for name in ("delivered-to", "x-original-to", "to", "cc"):
-        for address, _ in _addresses(msg, name):
-            seen.setdefault(address, None)
+        for found in _addresses(msg, name):
+            seen.setdefault(found.address, None)
     return list(seen)
 
 
@@ -192,10 +163,10 @@ def _return_path(msg: Message) -> str | None:
     if not values:
         return None
     value = " ".join(values[0].split())
-    match = _ADDRESS.search(value)
+    found = parse_address_list(value)
     # RFC 5321 section 4.5.5: "<>" is the null reverse-path of bounces and other
     # automatic replies.
-    return match.group(0).lower() if match else value.strip("<> ").lower()
+    return found[0].address if found else value.strip("<> ").lower()
 
 
 def _message_ids(value: str | None) -> list[str]:
@@ -416,8 +387,9 @@ def _attached_forward(body: _Body) -> ForwardedOrigin | None:
         inner_body = _Body(body.max_attachment_bytes, [])
         inner_body.collect(inner)
         return ForwardedOrigin(
-            address=senders[0][0],
-            name=senders[0][1],
+            address=senders[0].address,
+            name=senders[0].name,
+            claimed_address=senders[0].claimed_address,
             subject=_text_header(inner, "subject") or "",
             date=_text_header(inner, "date") or "",
             text=inner_body.text(),

@@ -24,7 +24,7 @@ from mailbot.pipeline.conversation import find_conversation
 from mailbot.pipeline.dedupe import content_hash, find_duplicate
 from mailbot.pipeline.enrich import enrich
 from mailbot.pipeline.identify import find_contact, identify_contact
-from mailbot.pipeline.normalize import domain_of
+from mailbot.pipeline.normalize import domain_of, forwarded_origin_of
 from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
 from mailbot.pipeline.refs import new_ref
@@ -424,6 +424,10 @@ def _attach(
         html=msg.html,
         content_hash=digest,
         received_at=as_utc(inbound.arrived_at),
+        forwarded_by=msg.forwarded_by,
+        forward_note=msg.forward_note or None,
+        forwarded_from=origin.address if (origin := forwarded_origin_of(msg)) else None,
+        warnings=msg.warnings or None,
     )
     session.add(message)
     session.flush()

@@ -13,9 +13,12 @@ import hmac
 import re
 import secrets
 
+# "MB-" and six characters from an alphabet without I, O, 0 and 1, so a reference read
+# aloud or retyped from a phone screen survives. The one definition: subjects.py reads
+# references with it too.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 PREFIX = "MB-"
-_TOKEN = re.compile(r"^(mb-[a-z2-9]{6})\.([0-9a-f]{8})$")
+_TOKEN = re.compile(rf"^({re.escape(PREFIX.lower())}[{ALPHABET.lower()}]{{6}})\.([0-9a-f]{{8}})$")
 
 
 def new_ref() -> str:

@@ -1,21 +1,19 @@
 """Subject lines reduced to what the sender wrote, and ticket references found in text.
 
 Threading compares subjects after mail clients have decorated them: every client
-localises the reply/forward prefix (Outlook writes "AW:" in German, "RV:" in
-Spanish, "R:"/"I:" in Italian, "TR :" with a space in French), mailing lists
-insert "[list-name]", and our own acknowledgements add "[#MB-7K3Q9P]".
+localises the reply/forward prefix (the list is in mail/subject_prefixes.py), mailing
+lists insert "[list-name]", and our own acknowledgements add "[#MB-7K3Q9P]". References
+are read with the alphabet they are minted with (pipeline/refs.py).
 """
 
 from __future__ import annotations
 
 import re
 
-# Ticket references: "MB-" and six characters from an alphabet without I, O, 0
-# and 1, so a reference read aloud or retyped from a phone screen survives.
-TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-TICKET_PREFIX = "MB-"
+from mailbot.mail.subject_prefixes import PREFIX_PATTERN
+from mailbot.pipeline.refs import ALPHABET, PREFIX
 
-_TICKET_CORE = rf"MB-[{TICKET_ALPHABET}]{{6}}"
+_TICKET_CORE = rf"{re.escape(PREFIX)}[{ALPHABET}]{{6}}"
 # Not glued to letters or digits on either side: "MB-7K3Q9PX" (seven
 # characters) or "XMB-7K3Q9P" are not references.
 _TICKET_REF_RE = re.compile(rf"(?<![A-Za-z0-9_])({_TICKET_CORE})(?![A-Za-z0-9_])", re.IGNORECASE)
@@ -26,29 +24,9 @@ _TICKET_TAG_RE = re.compile(
     re.IGNORECASE,
 )
 
-# Reply and forward prefixes as mail clients write them, per language:
-# re/aw/sv/antw/odp/r/rv/res reply; fwd/fw/wg/i/enc/tr forward.  An optional
-# counter ("Re[2]:", "Re(2):") and a space before the colon ("RE :", French
-# typography) are allowed; "：" is the full-width colon of CJK clients.
-_PREFIX_WORDS = (
-    "re",
-    "aw",
-    "sv",
-    "antw",
-    "odp",
-    "r",
-    "rv",
-    "res",
-    "fwd",
-    "fw",
-    "wg",
-    "i",
-    "enc",
-    "tr",
-)
+# Reply and forward prefixes (mail/subject_prefixes.py) and list tags, in any order.
 _LEADING_DECORATION_RE = re.compile(
-    r"^\s*(?:"
-    rf"(?:{'|'.join(_PREFIX_WORDS)})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]"
+    rf"^\s*(?:{PREFIX_PATTERN}"
     r"|\[[^\[\]]*\]"  # a list tag such as "[users]" or a leftover ticket tag
     r")\s*",
     re.IGNORECASE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -106,21 +107,34 @@ async def _send_over_one_connection(
         await client.connect()
         if mailbox.smtp_user:
             await client.login(mailbox.smtp_user, password)
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()  # what the server offers (SMTPUTF8) is known from its EHLO
     except _CONNECTION_ERRORS as error:
         raise _failure(error) from error  # nothing was handed over
     try:
         for entry in entries:
             message = build_email(entry)
+            utf8 = needs_smtputf8(entry)
+            if utf8 and not client.supports_extension("smtputf8"):
+                handover.done(entry, PermanentFailure(_no_smtputf8(entry, mailbox)))
+                continue
+            encoding = "utf-8" if utf8 else "ascii"
             try:
-                await client.mail(Address(addr_spec=entry.from_address).addr_spec)
-                await client.rcpt(entry.to_address)
+                await client.mail(
+                    Address(addr_spec=entry.from_address).addr_spec,
+                    options=["SMTPUTF8"] if utf8 else [],
+                    encoding=encoding,
+                )
+                await client.rcpt(entry.to_address, encoding=encoding)
                 # Everything up to here can fail without anything being sent; from DATA
                 # on, a crash leaves us not knowing, so the outbox row says so first.
                 if not handover.begin(entry):
                     await client.rset()
                     handover.done(entry)
                     continue
-                await client.data(message.as_bytes())
+                # RFC 6532: with SMTPUTF8 the headers carry the address as UTF-8 as it stands
+                # (an encoded-word may not stand in an address, RFC 2047 section 5).
+                await client.data(message.as_bytes(policy=policy.SMTPUTF8) if utf8 else message.as_bytes())
             except aiosmtplib.SMTPResponseException as error:
                 handover.done(entry, _failure(error))
                 await _reset(client)
@@ -129,8 +143,8 @@ async def _send_over_one_connection(
                 handover.done(entry, _failure(error))
                 raise _failure(error) from error  # the rest were never begun: retried
             except Exception as error:
-                # Something this message carries that SMTP cannot take (an address that
-                # is not ASCII, say): it fails alone and for good; the group goes on.
+                # Something this message carries that cannot be put on the wire (a header
+                # the email package cannot serialise, say): it fails alone and for good.
                 log.exception("outbox %s: cannot be sent", entry.id)
                 handover.done(entry, PermanentFailure(f"{type(error).__name__}: {error}"))
                 await _reset(client)
@@ -141,6 +155,20 @@ async def _send_over_one_connection(
             await client.quit()
         except _CONNECTION_ERRORS:
             pass
+
+
+def needs_smtputf8(entry: OutboxEntry) -> bool:
+    """RFC 6531: an envelope address that is not ASCII (josé@ejemplo.test, 用户@例子.test) can
+    only be handed to a server that offers SMTPUTF8."""
+    return not (entry.to_address.isascii() and entry.from_address.isascii())
+
+
+def _no_smtputf8(entry: OutboxEntry, mailbox: Mailbox) -> str:
+    address = entry.to_address if not entry.to_address.isascii() else entry.from_address
+    return (
+        f"{address} is an internationalised address, and the SMTP server "
+        f"{mailbox.smtp_host}:{mailbox.smtp_port} does not offer SMTPUTF8 (RFC 6531) to carry it"
+    )
 
 
 async def _reset(client: aiosmtplib.SMTP) -> None:

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -221,6 +222,14 @@ class Message(Base):
     html: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # A staff forward: the colleague who forwarded the customer's mail, and what they
+    # wrote above it (the message itself is the customer's).
+    forwarded_by: Mapped[str | None] = mapped_column(String(320))
+    forward_note: Mapped[str | None] = mapped_column(Text)
+    # A customer's forward: the sender of the message they forwarded to us.
+    forwarded_from: Mapped[str | None] = mapped_column(String(320))
+    # What an agent must be told when reading it (a display name posing as an address).
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")

@@ -34,7 +34,22 @@ TICKET_FIELDS = {
     "acknowledged_at",
     "messages",
 }
-MESSAGE_FIELDS = {"message_id", "from", "subject", "text", "received_at", "kind", "channel", "sender"}
+MESSAGE_FIELDS = {
+    "message_id",
+    "from",
+    "subject",
+    "text",
+    "received_at",
+    "kind",
+    # added in issue 8: the channel and the sender identity
+    "channel",
+    "sender",
+    # added in issue 7: a display name posing as an address, staff forwards, customer forwards
+    "warnings",
+    "forwarded_by",
+    "forward_note",
+    "forwarded_from",
+}
 
 
 def _command() -> list[str]:
@@ -152,6 +167,10 @@ def test_the_whole_flow_from_an_empty_database(
         "kind": "customer",
         "channel": "email",
         "sender": {"type": "email", "value": "ana.garcia@gmail.test", "name": "Ana García"},
+        "warnings": [],
+        "forwarded_by": None,
+        "forward_note": "",
+        "forwarded_from": None,
     }
     assert "todavía no ha llegado" in spanish["messages"][0]["text"]
     assert len(smtp_server.wait_for(2)) == 2
@@ -165,6 +184,41 @@ def test_the_whole_flow_from_an_empty_database(
     assert missing.returncode != 0
     assert missing.stdout == ""
     assert "NOPE" in missing.stderr
+
+
+def test_a_display_name_posing_as_an_address_is_shown_and_never_answered(
+    fresh_env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+) -> None:
+    env = fresh_env
+    user, password = mailbox_user
+    ok(mailbot(env, "db", "upgrade"))
+    imap = f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX"
+    smtp = f"smtp://127.0.0.1:{smtp_server.port}"
+    ok(
+        mailbot(
+            env, "mailbox", "add", "support", "--imap", imap, "--smtp", smtp, "--address", "support@acme.test"
+        )
+    )
+    # Unquoted, as a spoofer writes it: the stdlib parser takes alice for the address.
+    spoofed = customer_mail("spoof@mail.evil.test", sender="alice@example.com <bob@example.com>")
+    dovecot.append(user, password, spoofed)
+    ok(mailbot(env, "poll", "--once"))
+    ok(mailbot(env, "worker", "--burst"))
+
+    [ticket] = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
+    assert ticket["contact"] == {"name": "", "email": "bob@example.com"}
+    shown = json.loads(ok(mailbot(env, "tickets", "show", ticket["ref"], "--json")).stdout)
+    [message] = shown["messages"]
+    assert message["from"] == "bob@example.com"
+    [warning] = message["warnings"]
+    assert "alice@example.com" in warning and "bob@example.com" in warning
+    [ack] = smtp_server.wait_for(1)
+    assert ack.rcpt_tos == ["bob@example.com"]  # the acknowledgement reached bob, and only bob
+    assert ack.message["To"] == "bob@example.com"
+    assert "alice" not in ack.raw.decode("utf-8", "replace")  # not even in the greeting
 
 
 def test_mailbox_add_refuses_bad_input_clearly(

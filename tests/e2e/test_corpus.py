@@ -43,6 +43,10 @@ class CaseResult:
     language: str | None = None
     text: str | None = None
     acks_to: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    forwarded_by: str | None = None
+    forward_note: str | None = None
+    forwarded_from: str | None = None
 
 
 @dataclass
@@ -120,6 +124,10 @@ def _run_cases(desk: Desk, mailboxes: dict[str, tuple[str, str]]) -> CorpusRun:
                     refs[case] = ticket.ref
             own = session.scalar(select(Message).where(Message.inbound_id == inbound.id))
             result.text = own.text if own else None
+            if own is not None:
+                result.warnings = list(own.warnings or [])
+                result.forwarded_by, result.forward_note = own.forwarded_by, own.forward_note
+                result.forwarded_from = own.forwarded_from
         results[case] = result
     with desk.runtime.sessions() as session:
         statuses = {
@@ -175,6 +183,17 @@ def test_corpus_case(case: str, corpus_run: CorpusRun) -> None:
         assert got.text is not None and snippet in got.text, f"{snippet!r} missing; {context}"
     for snippet in expected.get("text_excludes", []):
         assert got.text is None or snippet not in got.text, f"{snippet!r} kept; {context}"
+    # Stored on the message for the agent: display-name warnings, staff forwards, customer forwards.
+    for snippet in expected.get("warnings_contain", []):
+        assert any(snippet in warning for warning in got.warnings), f"{snippet!r} not warned; {context}"
+    if "warnings_contain" not in expected:
+        assert got.warnings == [], context
+    if "forwarded_by" in expected:
+        assert got.forwarded_by == expected["forwarded_by"], context
+    for snippet in expected.get("forward_note_contains", []):
+        assert got.forward_note is not None and snippet in got.forward_note, f"{snippet!r} missing; {context}"
+    if "forwarded_from" in expected:
+        assert got.forwarded_from == expected["forwarded_from"], context
     if "ack_failed_for" in expected:
         ref = corpus_run.refs[expected["ack_failed_for"]]
         assert corpus_run.outbox_status_by_ref[ref] == "bounced", context

@@ -10,7 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from mailbot.deliver import Handover
+from mailbot.devservers.dovecot import DovecotServer
+from mailbot.devservers.smtp_sink import SmtpSink
 from mailbot.outbox import claim, settle_abandoned
+from mailbot.runtime import Runtime
 from mailbot.store.models import Alert, OutboxEntry
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
@@ -90,6 +93,38 @@ def test_a_recipient_smtp_cannot_take_fails_alone(desk: Desk, support) -> None:
     desk.run()
     assert [m.rcpt_tos for m in desk.smtp.wait_for(1)] == [["luis@yahoo.test"]]
     with desk.runtime.sessions() as session:
-        statuses = {r.to_address: r.status for r in session.scalars(select(OutboxEntry))}
+        rows = list(session.scalars(select(OutboxEntry)))
+        statuses = {r.to_address: r.status for r in rows}
+        errors = {r.to_address: r.last_error or "" for r in rows}
     assert statuses == {"josé@correo.test": "failed", "luis@yahoo.test": "sent"}
+    assert "SMTPUTF8" in errors["josé@correo.test"]  # says why, so an admin can act on it
     assert os.environ.get("MAILBOT_DATABASE_URL")  # ran against this test's own store
+
+
+def test_internationalised_addresses_are_acknowledged_over_smtputf8(
+    runtime: Runtime, dovecot: DovecotServer
+) -> None:
+    # RFC 6531: a server that offers SMTPUTF8 takes UTF-8 addresses; the sink here does.
+    with SmtpSink(smtputf8=True) as sink:
+        desk = Desk(runtime, dovecot, sink)
+        user, password = desk.add_mailbox("support", "support@acme.test")
+        senders = {
+            "josé@ejemplo.test": "José Núñez <josé@ejemplo.test>",
+            "用户@例子.test": "王芳 <用户@例子.test>",
+            "luis@yahoo.test": "Luis <luis@yahoo.test>",
+        }
+        for n, sender in enumerate(senders.values()):
+            desk.dovecot.append(
+                user, password, customer_mail(f"intl{n}@mail.test", sender=sender, subject=f"Pedido {n}")
+            )
+        desk.run()
+        mails = sink.wait_for(3)
+        by_recipient = {tuple(m.rcpt_tos): m for m in mails}
+        assert set(by_recipient) == {(address,) for address in senders}
+        for address, mail in by_recipient.items():
+            assert mail.smtputf8 == (not address[0].isascii())  # asked for only where needed
+            assert mail.message["To"].addresses[0].addr_spec == address[0]  # RFC 6532 header
+            assert f"To: {address[0]}".encode() in mail.raw
+        with desk.runtime.sessions() as session:
+            statuses = {r.to_address: r.status for r in session.scalars(select(OutboxEntry))}
+        assert statuses == dict.fromkeys(senders, "sent")

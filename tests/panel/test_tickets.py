@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.pipeline.process import Addresses, process_inbound
+from mailbot.runtime import current_runtime
+from mailbot.store.models import Inbound, OutboxEntry, Ticket
+from mailbot.timeutil import utcnow
 from tests.panel.seed import XSS_HTML, XSS_SUBJECT, add_ticket
 
 
@@ -51,3 +58,48 @@ def test_xss_in_subject_and_html_body_is_inert(agent_client: FlaskClient, sessio
     assert 'alert("body")' not in page
     assert "javascript:" not in page
     assert "onclick" not in page and "position:fixed" not in page
+
+
+STAFF_FORWARD = (
+    "From: Lucia Ortega <lucia.ortega@acme.test>\r\nTo: support@acme.test\r\n"
+    "Subject: Fwd: Mi reserva\r\nMessage-ID: <panel-fw@acme.test>\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    "Este cliente es VIP, atendedle hoy mismo.\r\n\r\n"
+    "---------- Forwarded message ---------\r\n"
+    "From: pedro.sanz@gmail.test <mallory@evil.test>\r\n"
+    "Subject: Mi reserva\r\n\r\n"
+    "Hola, no encuentro la confirmación de mi reserva para el viernes.\r\n"
+)
+
+
+def _file(sessions, raw: str) -> str:  # type: ignore[no-untyped-def]
+    """Files `raw` through the real pipeline, as the worker would; returns the ticket ref."""
+    with sessions.begin() as s:
+        inbound = Inbound(
+            source_key=f"test:{hashlib.sha256(raw.encode()).hexdigest()}",
+            channel="email",
+            raw=raw.encode(),
+            raw_sha256=hashlib.sha256(raw.encode()).hexdigest(),
+            arrived_at=utcnow(),
+        )
+        s.add(inbound)
+        s.flush()
+        inbound_id = inbound.id
+    addresses = Addresses(own=frozenset({"support@acme.test"}), staff_domains=frozenset({"acme.test"}))
+    outcome = process_inbound(current_runtime(), inbound_id, addresses)
+    assert outcome.status == "processed" and outcome.ticket_ref, outcome
+    return outcome.ticket_ref
+
+
+def test_ticket_page_shows_the_staff_note_and_the_spoof_warning(agent_client: FlaskClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    ref = _file(sessions, STAFF_FORWARD)
+    page = agent_client.get(f"/tickets/{ref}").get_data(as_text=True)
+    assert "no encuentro la confirmación" in page  # the customer's words are the message
+    assert "Forwarded by lucia.ortega@acme.test" in page
+    assert "Este cliente es VIP, atendedle hoy mismo." in page  # the colleague's note, kept
+    assert "Warning:" in page and "pedro.sanz@gmail.test" in page and "mallory@evil.test" in page
+    with sessions() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.ref == ref))
+        assert ticket is not None and ticket.contact.email == "mallory@evil.test"
+        assert ticket.contact.name == ""  # never named after the address it poses as
+        assert [e.to_address for e in s.scalars(select(OutboxEntry))] == ["mallory@evil.test"]

@@ -179,6 +179,10 @@ def test_plain_message_is_not_a_forward() -> None:
         ("Ana Pérez <mailto:ana@example.es>", ("ana@example.es", "Ana Pérez")),
         ("<ana@example.es>", ("ana@example.es", "")),
         ("ana@example.es <ana@example.es>", ("ana@example.es", "")),
+        ("Pérez, Ana <ana@example.es>", ("ana@example.es", "Pérez, Ana")),  # Outlook, unquoted
+        # A display name is never the address, in a forwarded block either.
+        ("alice@example.com <bob@example.com>", ("bob@example.com", "")),
+        ("Alice alice@example.com [mailto:bob@example.com]", ("bob@example.com", "Alice")),
     ],
 )
 def test_sender_formats(value: str, expected: tuple[str, str]) -> None:
@@ -188,12 +192,59 @@ def test_sender_formats(value: str, expected: tuple[str, str]) -> None:
 @pytest.mark.parametrize(
     "subject",
     ["Fwd: x", "FW: x", "fw: x", "RV: x", "I: x", "Enc: x", "WG: x", "TR : x", "Re: Fwd: x",
-     "FWD: FWD: x"],
+     "FWD: FWD: x", "Odp: Fwd: x", "Fwd[2]: x", "Fwd(2): x", "FW：x", "Res: RES: Enc: x"],
 )  # fmt: skip
 def test_forward_subjects(subject: str) -> None:
     assert is_forward_subject(subject)
 
 
-@pytest.mark.parametrize("subject", ["Re: x", "R: x", "AW: x", "Invoice: March", "Fwdx", ""])
+@pytest.mark.parametrize(
+    "subject", ["Re: x", "R: x", "AW: x", "Invoice: March", "Fwdx", "", "Res: x", "Ri: x", "Re(2): x"]
+)
 def test_non_forward_subjects(subject: str) -> None:
     assert not is_forward_subject(subject)
+
+
+def test_a_spoofed_display_name_in_a_forwarded_block_is_reported() -> None:
+    text = (
+        "---------- Forwarded message ---------\n"
+        "From: ceo@acme.test <mallory@evil.test>\n"
+        "Subject: Pay this invoice\n\n"
+        "Please pay.\n"
+    )
+    origin = find_forwarded("Fwd: Pay this invoice", text)
+    assert origin is not None
+    assert (origin.address, origin.name, origin.claimed_address) == ("mallory@evil.test", "", "ceo@acme.test")
+
+
+THUNDERBIRD_BLOCK = (
+    "-------- Forwarded Message --------\n"
+    "Subject: \tPedido 55\n"
+    "Date: \tMon, 23 Nov 2026 09:00:00 +0100\n"
+    "From: \tTienda <pedidos@tienda.test>\n"
+    "To: \tmarta@gmail.test\n\n\n"
+    "Su pedido 55 ha sido cancelado.\n"
+)
+
+
+def test_thunderbird_forward() -> None:
+    origin = find_forwarded("Fwd: Pedido 55", "\n" + THUNDERBIRD_BLOCK)
+    assert origin is not None
+    assert (origin.address, origin.name, origin.subject) == ("pedidos@tienda.test", "Tienda", "Pedido 55")
+    assert origin.text == "Su pedido 55 ha sido cancelado."
+
+
+def test_an_html_forward_quoted_whole_is_found() -> None:
+    # Apple Mail's HTML puts the banner inside <blockquote type="cite">: as text, all of it is quoted.
+    text = "\n".join("> " + line if line else ">" for line in (
+        "Begin forwarded message:", "", "From: Tienda <pedidos@tienda.test>", "Subject: Pedido 55", "",
+        "Su pedido 55 ha sido cancelado."))  # fmt: skip
+    origin = find_forwarded("Fwd: Pedido 55", text)
+    assert origin is not None
+    assert (origin.address, origin.text) == ("pedidos@tienda.test", "Su pedido 55 ha sido cancelado.")
+
+
+def test_a_quoted_forward_below_new_text_is_not_this_messages_forward() -> None:
+    # A reply that quotes an earlier forward: the sender wrote this message, forwarded nothing.
+    text = "Thanks, done.\n\n" + "\n".join("> " + line for line in THUNDERBIRD_BLOCK.splitlines())
+    assert find_forwarded("Re: Pedido 55", text) is None

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from mailbot.mail.addresses import parse_address_list
 from mailbot.mail.parse import UnparseableMessage, parse_email
 
 SIMPLE = b"""Return-Path: <john.smith@example.org>
@@ -748,3 +749,100 @@ def test_raw_8bit_sender_headers_become_real_text(encoding: str) -> None:
     assert msg.sender_name == "José Núñez"
     assert msg.subject == "Café frío"
     assert all(not ("\udc80" <= ch <= "\udcff") for ch in msg.sender_address + msg.subject)
+
+
+# -- the sender is the addr-spec, never the display name (issue 7) ----------------
+
+
+@pytest.mark.parametrize(
+    "from_header",
+    [
+        "alice@example.com <bob@example.com>",  # unquoted: the stdlib reads alice as the address
+        "alice@example.com<bob@example.com>",
+        '"alice@example.com" <bob@example.com>',
+        "=?utf-8?q?alice=40example.com?= <bob@example.com>",
+        "Alice (alice@example.com) <bob@example.com>",
+        "bob@example.com (alice@example.com)",
+        "alice@example.com <BOB@example.com>",
+    ],
+)
+def test_a_display_name_posing_as_an_address_is_not_the_sender(from_header: str) -> None:
+    raw = f"From: {from_header}\r\nTo: support@acme.test\r\nSubject: hi\r\n\r\nHello\r\n".encode()
+    msg = parse_email(raw)
+    assert msg.sender_address == "bob@example.com"
+    assert "alice@example.com" not in msg.sender_name  # never greeted or shown as alice
+    assert len(msg.warnings) == 1
+    assert "alice@example.com" in msg.warnings[0] and "bob@example.com" in msg.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "from_header",
+    [
+        "bob@example.com <bob@example.com>",  # Outlook repeats the address as the name
+        "Bob <bob@example.com>",
+        '"Pérez, Ana" <bob@example.com>',
+        "bob@example.com",
+        "bob@example.com (Bob)",
+    ],
+)
+def test_an_ordinary_display_name_raises_no_warning(from_header: str) -> None:
+    raw = f"From: {from_header}\r\nSubject: hi\r\n\r\nHello\r\n".encode()
+    msg = parse_email(raw)
+    assert msg.sender_address == "bob@example.com"
+    assert msg.warnings == []
+
+
+def test_display_names_are_never_recipients() -> None:
+    raw = (
+        b"From: Ana <ana@example.es>\r\n"
+        b"Delivered-To: stranger@evil.test <support@acme.test>\r\n"
+        b'To: other@evil.test <support+mb-7k3q9p.12345678@acme.test>, "x@evil.test" <ventas@acme.test>\r\n'
+        b"Cc: grp@evil.test: cc@acme.test;\r\n"
+        b"Subject: hi\r\n\r\nHello\r\n"
+    )
+    assert parse_email(raw).recipients == [
+        "support@acme.test",
+        "support+mb-7k3q9p.12345678@acme.test",
+        "ventas@acme.test",
+        "cc@acme.test",
+    ]
+
+
+def test_a_display_name_is_not_taken_when_the_angle_address_is_broken() -> None:
+    # The only address-looking text is the display name: there is no sender at all.
+    raw = b"From: alice@example.com <bob at example>\r\nSubject: hi\r\n\r\nHello\r\n"
+    with pytest.raises(UnparseableMessage, match="no usable sender"):
+        parse_email(raw)
+
+
+def test_sender_fallbacks_also_ignore_display_names() -> None:
+    raw = b"From: nobody\r\nReply-To: alice@example.com <bob@example.com>\r\n\r\nx\r\n"
+    msg = parse_email(raw)
+    assert msg.sender_address == "bob@example.com"
+    assert msg.warnings and "alice@example.com" in msg.warnings[0]
+    raw = b"Return-Path: alice@example.com <bob@example.com>\r\n\r\nx\r\n"
+    msg = parse_email(raw)
+    assert (msg.sender_address, msg.return_path) == ("bob@example.com", "bob@example.com")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("alice@example.com <bob@example.com>", [("bob@example.com", "", "alice@example.com")]),
+        ("=?utf-8?q?P=C3=A9rez,_Ana?= <ana@example.es>, b@x.test", [
+            ("ana@example.es", "Pérez, Ana", None), ("b@x.test", "", None)]),
+        ('"a, b@x.test" <c@x.test>, d@x.test', [("c@x.test", "a", "b@x.test"), ("d@x.test", "", None)]),
+        ("Team (a, b): x@y.test, z@y.test;, w@y.test", [
+            ("x@y.test", "", None), ("z@y.test", "", None), ("w@y.test", "", None)]),
+        ("Ana <mailto:ana@example.es>", [("ana@example.es", "Ana", None)]),
+        ("<@relay.test:bob@example.com>", [("bob@example.com", "", None)]),
+        ("Ana Smith ana@example.es", [("ana@example.es", "Ana Smith", None)]),
+        ("x <bob@example.com", [("bob@example.com", "x", None)]),
+        ("José <josé@ejemplo.test>", [("josé@ejemplo.test", "José", None)]),
+        ("undisclosed-recipients:;", []),
+        ("<>", []),
+    ],
+)  # fmt: skip
+def test_parse_address_list(value: str, expected: list[tuple[str, str, str | None]]) -> None:
+    found = parse_address_list(value)
+    assert [(a.address, a.name, a.claimed_address) for a in found] == expected

@@ -2,6 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from mailbot.mail.subject_prefixes import (
+    FORWARD_PREFIXES,
+    REPLY_PREFIXES,
+    is_forward_subject,
+    strip_subject_prefixes,
+)
 from mailbot.pipeline.subjects import find_ticket_refs, normalize_subject, strip_reply_prefixes
 
 
@@ -71,3 +77,24 @@ def test_strip_reply_prefixes_keeps_case_and_inner_text() -> None:
 )
 def test_find_ticket_refs(text: str, expected: list[str]) -> None:
     assert find_ticket_refs(text) == expected
+
+
+@pytest.mark.parametrize("word", REPLY_PREFIXES + FORWARD_PREFIXES)
+def test_threading_and_forward_detection_read_the_same_prefixes(word: str) -> None:
+    # One list (mail/subject_prefixes.py): every prefix threading strips, forward detection
+    # reads, and only the forward ones say "forwarded".
+    for written in (f"{word.upper()}: Pedido 55", f"{word.title()}[2]: Pedido 55", f"{word} ：Pedido 55"):
+        assert normalize_subject(written) == "pedido 55"
+        assert strip_subject_prefixes(written) == "Pedido 55"
+        assert is_forward_subject(written) == (word in FORWARD_PREFIXES)
+
+
+def test_reply_and_forward_prefixes_do_not_overlap() -> None:
+    assert not set(REPLY_PREFIXES) & set(FORWARD_PREFIXES)
+    assert "rv" in FORWARD_PREFIXES  # Outlook's Spanish "RV:" is reenviado, a forward
+
+
+def test_strip_subject_prefixes_keeps_list_tags() -> None:
+    # The forwarded origin's subject keeps everything but the prefixes; threading also drops tags.
+    assert strip_subject_prefixes("Fwd: [users] Question") == "[users] Question"
+    assert normalize_subject("Fwd: [users] Question") == "question"
