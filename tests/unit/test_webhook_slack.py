@@ -25,6 +25,7 @@ from mailbot.message import (
 )
 from mailbot.runtime import Runtime
 from mailbot.store.models import Channel, OutboxEntry
+from mailbot.store.secrets import encrypt_secret
 from mailbot.timeutil import as_utc, utcnow
 from tests.fixtures.platforms import (
     as_bytes,
@@ -538,3 +539,26 @@ def test_the_fake_refuses_what_slack_refuses(platform_api: PlatformApi) -> None:
     assert (
         json.loads(httpx.post(url, json={"channel": fx.DM, "text": "x"}, headers=auth).content)["ok"] is True
     )
+
+
+def test_an_internal_error_may_have_posted_so_it_is_held_as_uncertain_not_resent(
+    runtime: Runtime, platform_api: PlatformApi, slack_channel
+) -> None:
+    # Slack: "It's possible some aspect of the operation succeeded before the error was raised."
+    outbox_id = queued_reply(runtime, slack_channel, {"channel": fx.DM, "ticket_ref": "T-1"}, ACK)
+    platform_api.fail("slack", 200, body={"ok": False, "error": "internal_error"})
+    [delivery] = deliver_many(runtime, [outbox_id])
+    assert delivery.status == "uncertain"
+    assert outbox_entry(runtime, outbox_id).status == "uncertain"
+
+
+def test_a_token_that_no_longer_decrypts_waits_for_an_admin_instead_of_failing(
+    runtime: Runtime, platform_api: PlatformApi, slack_channel
+) -> None:
+    outbox_id = queued_reply(runtime, slack_channel, {"channel": fx.DM, "ticket_ref": "T-1"}, ACK)
+    with runtime.sessions.begin() as session:  # as if MAILBOT_SECRET_KEY had changed since
+        session.get_one(Channel, slack_channel.id).token = encrypt_secret("an-older-key", fx.BOT_TOKEN)
+    [delivery] = deliver_many(runtime, [outbox_id])
+    assert delivery.status == "retry"
+    assert "configuration unreadable" in (outbox_entry(runtime, outbox_id).last_error or "")
+    assert platform_api.calls_to("slack") == []
