@@ -50,7 +50,6 @@ from webhooks.payload import derived_id, object_list, section, sections, text
 
 TYPE = "whatsapp"
 OBJECT = "whatsapp_business_account"
-ECHOES_FIELD = "smb_message_echoes"
 # Media message types and what a reader calls them; audio with `voice: true` is a voice note.
 MEDIA_KINDS = {
     "image": "photo",
