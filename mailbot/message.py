@@ -56,6 +56,19 @@ EVENT_MEMBERSHIP = "membership"  # joins, leaves, app-home opens, token revocati
 EVENT_KINDS = (EVENT_MESSAGE, EVENT_EDIT, EVENT_DELETE, EVENT_STATUS, EVENT_REACTION, EVENT_MEMBERSHIP)
 
 
+@dataclass(frozen=True)
+class EnclosedMessage:
+    """The headers of a message that a bounce or a complaint report carries back:
+    attached (message/rfc822, text/rfc822-headers) or pasted into the text."""
+
+    message_id: str | None  # without angle brackets
+    sender_address: str  # "" when the copy names no sender
+    subject: str
+    reply_to: tuple[str, ...] = ()
+    # Our X-Mailbot-Outbox header (senders/smtp.py writes it): the copy is of mail we sent.
+    outbox_key: str | None = None
+
+
 @dataclass
 class InboundMessage:
     channel: str  # the channel TYPE: "email", "slack", "telegram", ...
@@ -80,6 +93,8 @@ class InboundMessage:
     forwarded: ForwardedOrigin | None = None
     # For delivery reports: the Message-ID of the message that bounced.
     bounced_message_id: str | None = None
+    # The original a bounce, a complaint or an attached forward carries, if any.
+    enclosed: EnclosedMessage | None = None
     language: str | None = None
     # Technical notes on what parsing had to repair; logged, not shown to agents.
     parse_warnings: list[str] = field(default_factory=list)

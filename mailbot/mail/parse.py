@@ -17,11 +17,12 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
 from mailbot.mail.addresses import NamedAddress, display_name_warning, parse_address_list
+from mailbot.mail.bounces import is_mail_system
 from mailbot.mail.charsets import decode_encoded_words, decode_text
 from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.html_text import html_to_text
 from mailbot.mail.quotes import split_reply
-from mailbot.message import Attachment, ForwardedOrigin, InboundMessage
+from mailbot.message import Attachment, EnclosedMessage, ForwardedOrigin, InboundMessage
 
 _PARSER = BytesParser(policy=policy.default)
 # Serialising attached messages: compat32 writes stored headers back as they came
@@ -30,7 +31,6 @@ _GENERATOR_POLICY = policy.compat32
 
 _BODY_TYPES = ("text/plain", "text/html")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
-_BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
 
 
 class UnparseableMessage(Exception):
@@ -59,10 +59,11 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
     full_text = body.text()
     parts = split_reply(full_text)
 
+    enclosed = _enclosed(body, full_text)
     bounced = None
     forwarded = None
-    if _is_bounce(msg, content_type, sender.address, return_path):
-        bounced = _bounced_message_id(body, full_text)
+    if _is_bounce(msg, content_type, sender, return_path):
+        bounced = _bounced_message_id(enclosed, full_text)
     else:
         forwarded = find_forwarded(subject, full_text) or _attached_forward(body)
     _note_defects(msg, warnings)
@@ -86,6 +87,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
         attachments=body.attachments,
         forwarded=forwarded,
         bounced_message_id=bounced,
+        enclosed=enclosed,
         language=None,
         parse_warnings=warnings,
         warnings=[w for w in [display_name_warning(sender)] if w],
@@ -397,7 +399,7 @@ def _attached_forward(body: _Body) -> ForwardedOrigin | None:
     return None
 
 
-def _is_bounce(msg: Message, content_type: str, sender: str, return_path: str | None) -> bool:
+def _is_bounce(msg: Message, content_type: str, sender: NamedAddress, return_path: str | None) -> bool:
     if content_type == "multipart/report":
         try:
             report_type = str(msg.get_param("report-type") or "").lower()
@@ -408,20 +410,78 @@ def _is_bounce(msg: Message, content_type: str, sender: str, return_path: str | 
         return report_type in ("", "delivery-status", "global-delivery-status")
     # Classic bounces: RFC 5321 section 4.5.5 sends them with a null reverse-path,
     # from the mailer daemon or postmaster.
-    return return_path == "" or sender.split("@", 1)[0] in _BOUNCE_SENDERS
+    return return_path == "" or is_mail_system(sender.address, sender.name)
 
 
-def _bounced_message_id(body: _Body, full_text: str) -> str | None:
-    for original in body.header_blocks + body.messages:
-        ids = _message_ids(_text_header(original, "message-id"))
-        if ids:
-            return ids[0]
+def _bounced_message_id(enclosed: EnclosedMessage | None, full_text: str) -> str | None:
+    if enclosed is not None and enclosed.message_id:
+        return enclosed.message_id
     # Classic MAILER-DAEMON bounces paste the original headers into the text.
     match = re.search(r"^[\s>]*message-id:\s*(\S.*)$", full_text, re.IGNORECASE | re.MULTILINE)
     if match:
         ids = _message_ids(match.group(1))
         return ids[0] if ids else None
     return None
+
+
+# A pasted header block: "Name: value" lines and their continuations, any "> "
+# quote markers removed. Two of these fields make it a message's header, not a
+# sentence that happens to start with "Message-ID:".
+_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]*\S")
+_QUOTE_MARKS = re.compile(r"^(?:[ \t]*>)+[ \t]?")
+_IDENTIFYING_FIELDS = frozenset({"from", "to", "subject", "date", "message-id", "x-mailbot-outbox"})
+
+
+def _enclosed(body: _Body, full_text: str) -> EnclosedMessage | None:
+    """The original a bounce or report carries: an attached message or header block
+    (RFC 3462 / RFC 6522 third part), else a header block pasted into the text."""
+    originals = [_enclosed_from(original) for original in body.header_blocks + body.messages]
+    found = [o for o in originals if o is not None]
+    if found:
+        # The copy with a Message-ID says exactly which message it was.
+        return next((o for o in found if o.message_id), found[0])
+    pasted = _pasted_headers(full_text)
+    return _enclosed_from(pasted) if pasted is not None else None
+
+
+def _enclosed_from(original: Message) -> EnclosedMessage | None:
+    message_id = next(iter(_message_ids(_text_header(original, "message-id"))), None)
+    senders = _addresses(original, "from") or _addresses(original, "sender")
+    outbox_key = _text_header(original, "x-mailbot-outbox") or None
+    if not (message_id or senders or outbox_key):
+        return None
+    return EnclosedMessage(
+        message_id=message_id,
+        sender_address=senders[0].address if senders else "",
+        subject=_text_header(original, "subject") or "",
+        reply_to=tuple(a.address for a in _addresses(original, "reply-to")),
+        outbox_key=outbox_key,
+    )
+
+
+def _pasted_headers(text: str) -> Message | None:
+    lines = [_QUOTE_MARKS.sub("", line) for line in text.split("\n")]
+    for index, line in enumerate(lines):
+        if not line.lower().startswith(("message-id:", "x-mailbot-outbox:")):
+            continue
+        start = index
+        while start > 0 and _in_header_block(lines[start - 1]):
+            start -= 1
+        end = index + 1
+        while end < len(lines) and _in_header_block(lines[end]):
+            end += 1
+        block = lines[start:end]
+        while block and block[0][:1] in (" ", "\t"):
+            block.pop(0)  # a continuation with nothing to continue
+        names = {entry.split(":", 1)[0].lower() for entry in block if _HEADER_LINE.match(entry)}
+        if len(names & _IDENTIFYING_FIELDS) >= 2:
+            data = "\n".join(block).encode("utf-8", "surrogateescape") + b"\n\n"
+            return _PARSER.parsebytes(data, headersonly=True)
+    return None
+
+
+def _in_header_block(line: str) -> bool:
+    return bool(_HEADER_LINE.match(line)) or (line[:1] in (" ", "\t") and bool(line.strip()))
 
 
 def _note_defects(msg: Message, warnings: list[str]) -> None:

@@ -3,8 +3,10 @@
 A chain of small rules in the style of GNU Mailman: each rule has a name, a
 description and one `check()` that returns a reason when it matches.  The order
 of `RULES` is the order of precedence: our own echoes first (answering them is
-how loops start), then bounces (which also carry auto-reply markers), then
-every other kind of automatic mail.  A message no rule claims is a customer's.
+how loops start), then complaint reports (often sent from a postmaster, yet
+nothing bounced: the message was delivered and someone called it spam), then
+bounces (which also carry auto-reply markers), then every other kind of
+automatic mail.  A message no rule claims is a customer's.
 
 Pure: no I/O, nothing read from the database; the caller passes our addresses.
 """
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import email.policy
 import re
-import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from mailbot.mail.bounces import BOUNCE_SUBJECTS, failure_wording, is_mail_system
 from mailbot.message import InboundMessage
 from mailbot.pipeline.subjects import strip_reply_prefixes
+from mailbot.text import fold
 
 CUSTOMER = "customer"
 AUTO_REPLY = "auto_reply"
@@ -38,6 +41,7 @@ class Verdict:
 @dataclass(frozen=True)
 class Context:
     own_addresses: frozenset[str]  # canonical form, see canonical_address()
+    # Message-IDs we generated among those the message names (its own, its enclosed copy's).
     own_message_ids: frozenset[str]
 
 
@@ -71,18 +75,19 @@ def local_part(address: str) -> str:
     return canonical_address(address).rpartition("@")[0]
 
 
-def fold(text: str) -> str:
-    """Casefold and drop accents, so "RÉPONSE" matches "reponse" and ß matches ss."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 _FOLDING_RE = re.compile(r"\r?\n[ \t]*")
 
 
 def _header(msg: InboundMessage, name: str) -> str | None:
     value = msg.headers.get(name)
     return None if value is None else value.strip()
+
+
+def _auto_submitted(msg: InboundMessage) -> str | None:
+    """The Auto-Submitted keyword when it says automatic (anything but "no", RFC 3834 §5)."""
+    # Parameters are allowed: "auto-replied; owner-email=..." (RFC 3834 §5.1).
+    keyword = (_header(msg, "auto-submitted") or "").split(";", 1)[0].strip().lower()
+    return keyword if keyword and keyword != "no" else None
 
 
 def _report_type(msg: InboundMessage) -> str | None:
@@ -96,6 +101,20 @@ def _report_type(msg: InboundMessage) -> str | None:
     return str(header.params.get("report-type", "")).strip().lower()
 
 
+def _encloses_ours(msg: InboundMessage, ctx: Context) -> str | None:
+    """Why the copy of a message that this one carries back is of mail we sent, if it is."""
+    enclosed = msg.enclosed
+    if enclosed is None:
+        return None
+    if enclosed.outbox_key:
+        return f"returns our message {enclosed.outbox_key} (X-Mailbot-Outbox)"
+    if enclosed.message_id and enclosed.message_id in ctx.own_message_ids:
+        return f"returns our message <{enclosed.message_id}>"
+    if enclosed.sender_address and canonical_address(enclosed.sender_address) in ctx.own_addresses:
+        return f"returns a message from our address {enclosed.sender_address}"
+    return None
+
+
 # --- own echoes ----------------------------------------------------------------
 
 
@@ -106,36 +125,64 @@ def own_address(msg: InboundMessage, ctx: Context) -> str | None:
     return None
 
 
-@rule(OWN_ECHO, "The message carries our X-Mailbot-Ref or one of our Message-IDs.")
+@rule(OWN_ECHO, "The message carries one of our Message-IDs or our X-Mailbot-Outbox header.")
 def own_message(msg: InboundMessage, ctx: Context) -> str | None:
-    if _header(msg, "x-mailbot-ref") is not None:
-        return "carries our X-Mailbot-Ref header"
     if msg.message_id and msg.message_id.strip("<>") in ctx.own_message_ids:
         return f"Message-ID {msg.message_id} is one we generated"
+    # The SMTP sender writes X-Mailbot-Outbox on every ticket mail (senders/smtp.py):
+    # it survives a relay that rewrites both From and Message-ID.
+    key = _header(msg, "x-mailbot-outbox")
+    if key:
+        return f"carries our X-Mailbot-Outbox header ({key})"
+    return None
+
+
+# --- complaint reports -----------------------------------------------------------
+# A feedback loop sends back a message a recipient marked as spam. Not a bounce
+# (it was delivered: the outbox row stays sent) and never a customer: it is
+# kept as automatic mail on the ticket of the message complained of.
+
+# The format before RFC 5965, still sent by some providers (Hotmail's JMRP): a
+# multipart/mixed from a staff address, the message attached as message/rfc822.
+# The subject names the sending IP address; a customer's "Complaint about message
+# from your agent" names a person.
+_COMPLAINT_SUBJECT_RE = re.compile(
+    r"^complaint about message from \[?(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]+)\]?\s*$"
+)
+_ABUSE_REPORT_RE = re.compile(r"\bthis is an? (?:e-?mail )?(?:abuse|spam) (?:report|complaint)\b")
+_FEEDBACK_TYPE_RE = re.compile(rb"^feedback-type:[ \t]*([\w-]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def _feedback_type(msg: InboundMessage) -> str:
+    """The Feedback-Type ("abuse", "fraud", "virus"...) of the report's machine part (RFC 5965 §3.1)."""
+    for part in msg.attachments:
+        if part.content_type == "message/feedback-report" and part.data:
+            match = _FEEDBACK_TYPE_RE.search(part.data)
+            if match:
+                return match.group(1).decode("ascii", "replace").lower()
+    return ""
+
+
+@rule(AUTO_REPLY, "A feedback-loop complaint: RFC 5965 ARF, or the older provider format.")
+def feedback_report(msg: InboundMessage, ctx: Context) -> str | None:
+    arf_part = any(part.content_type == "message/feedback-report" for part in msg.attachments)
+    if _report_type(msg) == "feedback-report" or arf_part:
+        feedback_type = _feedback_type(msg)
+        detail = f", Feedback-Type: {feedback_type}" if feedback_type else ""
+        return f"complaint report (RFC 5965 feedback-report{detail})"
+    if msg.enclosed is None:
+        return None
+    if _COMPLAINT_SUBJECT_RE.match(fold(strip_reply_prefixes(msg.subject))):
+        return f"provider complaint {msg.subject!r} with the complained-of message enclosed"
+    # "This is an email abuse report" alone is also what a customer reporting abuse
+    # writes, with the offending mail attached: only a report about our mail counts.
+    ours = _encloses_ours(msg, ctx)
+    if ours and _ABUSE_REPORT_RE.search(fold(msg.text)):
+        return f"abuse report that {ours}"
     return None
 
 
 # --- bounces -------------------------------------------------------------------
-
-_DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster"})
-_DAEMON_NAMES = frozenset({"mail delivery subsystem", "mail delivery system", "mailer-daemon"})
-_BOUNCE_SUBJECTS = tuple(
-    fold(s)
-    for s in (
-        "Undelivered Mail",
-        "Undeliverable",
-        "Delivery Status Notification",
-        "Delivery Failure",
-        "Mail delivery failed",
-        "Returned mail",
-        "Failure Notice",
-        "No se puede entregar",
-        "Non recapitabile",
-        "Unzustellbar",
-        "Non remis",
-        "Não é possível entregar",
-    )
-)
 
 
 @rule(BOUNCE, "A delivery status report (RFC 3464 in a multipart/report, RFC 6522).")
@@ -145,11 +192,11 @@ def delivery_report(msg: InboundMessage, ctx: Context) -> str | None:
     return None
 
 
-@rule(BOUNCE, "Sent by a mail server's own mailbox (RFC 2142 postmaster, MAILER-DAEMON).")
+@rule(BOUNCE, "Sent by a mail server's own mailbox (RFC 2142 postmaster, MAILER-DAEMON), any spelling.")
 def mailer_daemon(msg: InboundMessage, ctx: Context) -> str | None:
-    if local_part(msg.sender_address) in _DAEMON_LOCAL_PARTS:
+    if is_mail_system(msg.sender_address):
         return f"sender {msg.sender_address} is a mail system"
-    if msg.sender_name.strip().casefold() in _DAEMON_NAMES:
+    if is_mail_system("", msg.sender_name):
         return f"sender name {msg.sender_name!r} is a mail system"
     return None
 
@@ -162,8 +209,27 @@ def non_delivery(msg: InboundMessage, ctx: Context) -> str | None:
     if _header(msg, "x-failed-recipients"):
         return "X-Failed-Recipients header (Exim non-delivery report)"
     subject = fold(strip_reply_prefixes(msg.subject))
-    if msg.return_path == "" and subject.startswith(_BOUNCE_SUBJECTS):
+    if msg.return_path == "" and subject.startswith(BOUNCE_SUBJECTS):
         return f"null Return-Path and non-delivery subject {msg.subject!r}"
+    return None
+
+
+@rule(BOUNCE, "Failure-notice wording (en, es, it, pt, fr, de) and a second sign of a mail system.")
+def failure_notice(msg: InboundMessage, ctx: Context) -> str | None:
+    # What the notice itself says, not what it quotes. The wording alone is what a
+    # customer writes too ("my message could not be delivered to billing"): it takes
+    # a sign no person's mail carries as well.
+    wording = failure_wording(msg.text)
+    if wording is None:
+        return None
+    keyword = _auto_submitted(msg)
+    second = (
+        _encloses_ours(msg, ctx)
+        or ("has a null Return-Path" if msg.return_path == "" else None)
+        or (f"is Auto-Submitted: {keyword}" if keyword else None)
+    )
+    if second:
+        return f"failure notice ({wording!r}) that {second}"
     return None
 
 
@@ -175,12 +241,8 @@ def non_delivery(msg: InboundMessage, ctx: Context) -> str | None:
 
 @rule(AUTO_REPLY, 'Auto-Submitted other than "no" (RFC 3834 §5).')
 def auto_submitted(msg: InboundMessage, ctx: Context) -> str | None:
-    value = _header(msg, "auto-submitted")
-    # Parameters are allowed: "auto-replied; owner-email=..." (RFC 3834 §5.1).
-    keyword = (value or "").split(";", 1)[0].strip().lower()
-    if keyword and keyword != "no":
-        return f"Auto-Submitted: {keyword} (RFC 3834)"
-    return None
+    keyword = _auto_submitted(msg)
+    return f"Auto-Submitted: {keyword} (RFC 3834)" if keyword else None
 
 
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -299,6 +361,8 @@ _OOO_PHRASES = (
 # Words that open ordinary sentences too ("Ausência de resposta", "On vacation
 # and my booking vanished"): automatic only when they stand alone before a separator.
 _OOO_WORDS = ("ausente", "assente", "ausência", "on vacation")
+# Threading reads past these to find the subject an auto-reply answers (thread.py).
+AUTO_REPLY_SUBJECT_PHRASES = (*_OOO_PHRASES, *_OOO_WORDS)
 
 
 def _alternatives(phrases: Collection[str]) -> str:
@@ -330,9 +394,11 @@ def null_return_path(msg: InboundMessage, ctx: Context) -> str | None:
 RULES: tuple[Rule, ...] = (
     own_address,
     own_message,
+    feedback_report,
     delivery_report,
     mailer_daemon,
     non_delivery,
+    failure_notice,
     auto_submitted,
     precedence,
     autoresponder_header,

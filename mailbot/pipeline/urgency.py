@@ -10,8 +10,9 @@ keyword list is easy to audit and to extend when a new word turns up.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from mailbot.text import fold
 
 URGENT = "urgent"
 HIGH = "high"
@@ -23,11 +24,6 @@ _RANK = {NORMAL: 0, HIGH: 1, URGENT: 2}
 class Urgency:
     level: str  # URGENT, HIGH or NORMAL
     cues: tuple[str, ...] = ()  # "label: matched words" (folded), in the order of the table below
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 # (level, cue label, pattern over casefolded, accent-free text)
@@ -97,7 +93,7 @@ def _shouting(subject: str) -> bool:
 
 def detect_urgency(subject: str, text: str) -> Urgency:
     """The urgency of a message from its subject and newly written text (no quotes)."""
-    folded = _fold(f"{subject}\n{text}")
+    folded = fold(f"{subject}\n{text}")
     level = NORMAL
     cues: list[str] = []
     for cue_level, label, pattern in _CUE_RES:

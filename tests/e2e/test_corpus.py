@@ -27,7 +27,7 @@ from tests.fixtures.mail import Desk
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 CASES = sorted(p.stem for p in CORPUS.glob("*.eml"))
-PLACEHOLDER = re.compile(r"\{\{(ref|ack_message_id|reply_address):([\w-]+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(ref|ack_message_id|reply_address|sent_ack):([\w-]+)\}\}")
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 class CaseResult:
     inbound_status: str = ""
     verdict: str | None = None
+    reason: str | None = None
     error: str | None = None
     ticket_ref: str | None = None
     ticket_is_new: bool = False
@@ -56,7 +57,10 @@ class CorpusRun:
     outbox_status_by_ref: dict[str, str]
 
 
-def _substitute(raw: bytes, refs: dict[str, str], secret_key: str) -> bytes:
+def _substitute(raw: bytes, refs: dict[str, str], secret_key: str, sent_acks: dict[str, bytes]) -> bytes:
+    text = raw.decode("latin-1")
+    line_end = "\r\n" if "\r\n" in text else "\n"
+
     def replace(match: re.Match[str]) -> str:
         kind, case = match.groups()
         ref = refs[case]
@@ -64,9 +68,23 @@ def _substitute(raw: bytes, refs: dict[str, str], secret_key: str) -> bytes:
             return ref
         if kind == "ack_message_id":
             return ack_message_id(secret_key, ref, "support@acme.test")
+        if kind == "sent_ack":
+            # The acknowledgement exactly as the SMTP sink received it, in the case's line ends.
+            assert ref in sent_acks, f"no acknowledgement of {case} reached the SMTP sink"
+            return sent_acks[ref].decode("latin-1").replace("\r\n", "\n").replace("\n", line_end)
         return reply_address(secret_key, "support@acme.test", ref)
 
-    return PLACEHOLDER.sub(lambda m: replace(m), raw.decode("latin-1")).encode("latin-1")
+    return PLACEHOLDER.sub(lambda m: replace(m), text).encode("latin-1")
+
+
+def _sent_acks(desk: Desk) -> dict[str, bytes]:
+    """Ticket ref -> the bytes of its acknowledgement, as the SMTP sink received them."""
+    acks: dict[str, bytes] = {}
+    for mail in desk.smtp.received:
+        key = str(mail.message.get("X-Mailbot-Outbox", ""))
+        if key.startswith("ack:"):
+            acks.setdefault(key.removeprefix("ack:"), mail.raw)
+    return acks
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +114,9 @@ def _run_cases(desk: Desk, mailboxes: dict[str, tuple[str, str]]) -> CorpusRun:
     results: dict[str, CaseResult] = {}
     for case in CASES:
         expected = json.loads((CORPUS / f"{case}.json").read_text())
-        raw = _substitute((CORPUS / f"{case}.eml").read_bytes(), refs, desk.runtime.settings.secret_key)
+        raw = _substitute(
+            (CORPUS / f"{case}.eml").read_bytes(), refs, desk.runtime.settings.secret_key, _sent_acks(desk)
+        )
         user, password = mailboxes[expected.get("mailbox", "support")]
         sent_before = len(desk.smtp.received)
         uid = desk.dovecot.append(user, password, raw)
@@ -107,9 +127,10 @@ def _run_cases(desk: Desk, mailboxes: dict[str, tuple[str, str]]) -> CorpusRun:
                 select(Inbound).where(Inbound.imap_uid == uid).order_by(Inbound.id.desc()).limit(1)
             )
             assert inbound is not None, f"{case}: not imported"
-            result.inbound_status, result.verdict, result.error = (
+            result.inbound_status, result.verdict, result.reason, result.error = (
                 inbound.status,
                 inbound.verdict,
+                inbound.verdict_reason,
                 inbound.error,
             )
             ticket = session.get(Ticket, inbound.ticket_id) if inbound.ticket_id else None
@@ -181,6 +202,8 @@ def test_corpus_case(case: str, corpus_run: CorpusRun) -> None:
 
     for snippet in expected.get("text_contains", []):
         assert got.text is not None and snippet in got.text, f"{snippet!r} missing; {context}"
+    for snippet in expected.get("reason_contains", []):
+        assert got.reason is not None and snippet in got.reason, f"{snippet!r} not in reason; {context}"
     for snippet in expected.get("text_excludes", []):
         assert got.text is None or snippet not in got.text, f"{snippet!r} kept; {context}"
     # Stored on the message for the agent: display-name warnings, staff forwards, customer forwards.

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from mailbot.message import InboundMessage
+from mailbot.mail.parse import parse_email
+from mailbot.message import Attachment, EnclosedMessage, InboundMessage
 from mailbot.pipeline.classify import (
     AUTO_REPLY,
     BOUNCE,
@@ -14,6 +16,13 @@ from mailbot.pipeline.classify import (
     Verdict,
     canonical_address,
     classify,
+)
+from tests.fixtures.messages import (
+    built_acknowledgement,
+    carrier_bounce,
+    customer_mail,
+    feedback_report,
+    provider_complaint,
 )
 
 OWN = ("support@shop.example", "Billing@Shop.example")
@@ -65,8 +74,66 @@ def test_other_local_part_on_our_domain_is_not_us() -> None:
     assert verdict(sender_address="supporter@shop.example").kind == CUSTOMER
 
 
-def test_our_reference_header_is_an_echo() -> None:
-    assert verdict(headers={"x-mailbot-ref": "MB-7K3Q9P"}).kind == OWN_ECHO
+# The loop rules on what the product itself writes: an acknowledgement built by the SMTP
+# sender (senders/smtp.py build_email), parsed back as it would arrive.
+ACK = built_acknowledgement(support="support@shop.example")
+ACK_ID = re.search(rb"^Message-ID: <([^>]+)>", ACK, re.MULTILINE).group(1).decode()  # type: ignore[union-attr]
+
+
+def classify_raw(raw: bytes, own_ids: tuple[str, ...] = (ACK_ID,)) -> Verdict:
+    return classify(parse_email(raw), OWN, own_message_ids=own_ids)
+
+
+def test_our_sent_ack_coming_back_is_an_echo_by_its_sender() -> None:
+    result = classify_raw(ACK)
+    assert (result.kind, result.rule) == (OWN_ECHO, "own_address")
+
+
+def test_our_sent_ack_relayed_under_another_from_is_an_echo_by_its_message_id() -> None:
+    relayed = ACK.replace(b"From: support@shop.example", b"From: lista@grupos.example", 1)
+    assert relayed != ACK
+    result = classify_raw(relayed)
+    assert (result.kind, result.rule) == (OWN_ECHO, "own_message")
+    assert ACK_ID in result.reason
+
+
+def test_our_sent_ack_with_new_from_and_message_id_is_an_echo_by_our_outbox_header() -> None:
+    # A gateway that rewrites From and issues its own Message-ID keeps the other headers.
+    rewritten = re.sub(
+        rb"^Message-ID: <[^>]+>",
+        b"Message-ID: <relay-77@gw.example>",
+        ACK.replace(b"From: support@shop.example", b"From: lista@grupos.example", 1),
+        flags=re.MULTILINE,
+    )
+    assert b"relay-77@gw.example" in rewritten
+    result = classify_raw(rewritten)
+    assert (result.kind, result.rule) == (OWN_ECHO, "own_message")
+    assert "X-Mailbot-Outbox" in result.reason and "ack:MB-7K3Q9P" in result.reason
+
+
+def test_the_sent_ack_carries_the_header_the_rule_reads() -> None:
+    # The rule once looked for X-Mailbot-Ref, which nothing writes.
+    assert b"X-Mailbot-Outbox: ack:MB-7K3Q9P" in ACK
+    assert b"X-Mailbot-Ref" not in ACK
+
+
+def test_a_customer_reply_to_our_sent_ack_is_not_an_echo() -> None:
+    reply = customer_mail(
+        "r1@mail.gmail.test",
+        subject="Re: [#MB-7K3Q9P] Mi pedido no ha llegado",
+        extra_headers=f"In-Reply-To: <{ACK_ID}>\r\nReferences: <{ACK_ID}>\r\n",
+    )
+    assert classify_raw(reply).kind == CUSTOMER
+
+
+@pytest.mark.parametrize("value", ["ack:MB-7K3Q9P", "notification:MB-7K3Q9P:3"])
+def test_outbox_header_is_an_echo(value: str) -> None:
+    result = verdict(headers={"x-mailbot-outbox": value})
+    assert (result.kind, result.rule) == (OWN_ECHO, "own_message")
+
+
+def test_empty_outbox_header_is_not_an_echo() -> None:
+    assert verdict(headers={"x-mailbot-outbox": ""}).kind == CUSTOMER
 
 
 @pytest.mark.parametrize("message_id", ["ack-1@mailbot.shop.example", "<ack-1@mailbot.shop.example>"])
@@ -83,6 +150,129 @@ def test_reply_to_our_message_is_a_customer() -> None:
 def test_echo_wins_over_auto_submitted() -> None:
     result = verdict(sender_address="support@shop.example", headers={"auto-submitted": "auto-replied"})
     assert result.kind == OWN_ECHO
+
+
+# --- complaint reports ----------------------------------------------------------------
+
+OUR_COPY = EnclosedMessage(
+    message_id=ACK_ID,
+    sender_address="support@shop.example",
+    subject="[#MB-7K3Q9P] My order 1234",
+    outbox_key="ack:MB-7K3Q9P",
+)
+THEIR_COPY = EnclosedMessage(
+    message_id="spam-1@bulk.example", sender_address="offers@bulk.example", subject="Win a prize"
+)
+ARF_PART = Attachment("part-2.txt", "message/feedback-report", 40, b"Feedback-Type: fraud\r\nVersion: 1\r\n")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        'multipart/report; report-type=feedback-report; boundary="x"',
+        'Multipart/Report; boundary="x"; report-type="Feedback-Report"',
+        "multipart/report;\r\n\treport-type=feedback-report",
+    ],
+)
+def test_arf_report_is_a_complaint(content_type: str) -> None:
+    result = verdict(headers={"content-type": content_type}, sender_address="fbl@isp.example")
+    assert (result.kind, result.rule) == (AUTO_REPLY, "feedback_report")
+    assert "RFC 5965" in result.reason
+
+
+def test_arf_reason_names_the_feedback_type() -> None:
+    result = verdict(content_type="multipart/report; report-type=feedback-report", attachments=[ARF_PART])
+    assert "Feedback-Type: fraud" in result.reason
+
+
+def test_feedback_report_part_outside_a_report_is_a_complaint() -> None:
+    # Some generators send the ARF parts under multipart/mixed.
+    result = verdict(content_type="multipart/mixed", attachments=[ARF_PART])
+    assert result.rule == "feedback_report"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"sender_address": "postmaster@isp.example"},
+        {"sender_address": "MAILER-DAEMON@isp.example", "return_path": ""},
+        {"headers": {"auto-submitted": "auto-generated", "precedence": "bulk"}},
+    ],
+)
+def test_complaint_is_no_bounce_whoever_sends_it(overrides: dict[str, Any]) -> None:
+    # Nothing bounced: the message was delivered and called spam.
+    headers = {"content-type": "multipart/report; report-type=feedback-report"}
+    headers.update(overrides.pop("headers", {}))
+    result = verdict(headers=headers, **overrides)
+    assert (result.kind, result.rule) == (AUTO_REPLY, "feedback_report")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "complaint about message from 192.0.2.1",
+        "Complaint about message from 203.0.113.77 ",
+        "complaint about message from [198.51.100.4]",
+        "complaint about message from 2001:db8::25",
+        "FW: complaint about message from 192.0.2.1",
+    ],
+)
+def test_older_provider_complaint(subject: str) -> None:
+    result = verdict(sender_address="staff@hotmail.example", subject=subject, enclosed=THEIR_COPY)
+    assert (result.kind, result.rule) == (AUTO_REPLY, "feedback_report")
+
+
+def test_provider_complaint_subject_without_the_message_is_not_a_report() -> None:
+    assert verdict(subject="complaint about message from 192.0.2.1").kind == CUSTOMER
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Complaint about message from your agent",
+        "Complaint about message from support@shop.example",
+        "complaint about message from 192.0.2.1 and others",
+        "My complaint about message from 192.0.2.1",
+    ],
+)
+def test_a_customers_complaint_with_our_mail_attached_is_a_customer(subject: str) -> None:
+    assert verdict(subject=subject, enclosed=OUR_COPY).kind == CUSTOMER
+
+
+def test_abuse_report_wording_about_our_mail_is_a_complaint() -> None:
+    result = verdict(
+        sender_address="abuse@isp.example",
+        subject="Abuse report",
+        text="This is an e-mail abuse report for a message received from 192.0.2.1.",
+        enclosed=OUR_COPY,
+    )
+    assert (result.kind, result.rule) == (AUTO_REPLY, "feedback_report")
+    assert "ack:MB-7K3Q9P" in result.reason
+
+
+def test_a_customer_reporting_abuse_with_someone_elses_mail_is_a_customer() -> None:
+    # "This is an abuse report" is what a customer writes about phishing in our name.
+    result = verdict(
+        subject="Phishing in your name",
+        text="This is an abuse report: the attached mail pretends to be you.",
+        enclosed=THEIR_COPY,
+    )
+    assert result.kind == CUSTOMER
+
+
+def test_read_receipt_is_not_a_complaint() -> None:
+    result = verdict(headers={"content-type": "multipart/report; report-type=disposition-notification"})
+    assert result.rule == "machine_report"
+
+
+def test_arf_report_wrapping_our_sent_ack() -> None:
+    result = classify_raw(feedback_report(ACK))
+    assert (result.kind, result.rule) == (AUTO_REPLY, "feedback_report")
+
+
+def test_provider_complaint_wrapping_our_sent_ack() -> None:
+    result = classify_raw(provider_complaint(ACK))
+    assert (result.kind, result.rule) == (AUTO_REPLY, "feedback_report")
 
 
 # --- bounces -----------------------------------------------------------------------
@@ -118,6 +308,150 @@ def test_delivery_status_from_content_type_field() -> None:
 )
 def test_mail_system_sender(sender: str, name: str) -> None:
     assert verdict(sender_address=sender, sender_name=name).kind == BOUNCE
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "post_master@correo.operadora.example",
+        "POST_MASTER@correo.operadora.example",
+        "Post.Master@mx.example",
+        "PostMaster@mail.example",
+        "MAILER_DAEMON@smtp.example",
+        "Mailer-Daemon@mx2.example",
+        "mailer.daemon@mx.example",
+        "MAILERDAEMON@mx.example",
+        "mail_daemon@mx.example",
+        "postmaster+bounces@mx.example",
+    ],
+)
+def test_mail_system_sender_in_any_case_and_punctuation(sender: str) -> None:
+    result = verdict(sender_address=sender, sender_name="")
+    assert (result.kind, result.rule) == (BOUNCE, "mailer_daemon")
+
+
+@pytest.mark.parametrize(
+    "name", ["MAILER_DAEMON", "Mail Delivery System", "mail-delivery-subsystem", "Mail Administrator"]
+)
+def test_mail_system_display_name(name: str) -> None:
+    result = verdict(sender_address="bounce-4471@mx.example", sender_name=name)
+    assert (result.kind, result.rule) == (BOUNCE, "mailer_daemon")
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "postman@customer.example",
+        "postmasters.guild@customer.example",
+        "mailer@customer.example",
+        "daemon@customer.example",
+        "master@customer.example",
+        "post@customer.example",
+        "mail.delivery@customer.example",
+    ],
+)
+def test_mail_system_lookalikes_are_people(sender: str) -> None:
+    assert verdict(sender_address=sender, sender_name="").kind == CUSTOMER
+
+
+# One notice per language, each in the wording its MTAs use.
+FAILURE_NOTICES = [
+    "A message that you sent could not be delivered to one or more of its\nrecipients.",
+    "I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.",
+    "Delivery has failed to these recipients or groups: ana@customer.example",
+    "Su mensaje no pudo ser entregado al destinatario ana@customer.example.",
+    "No se ha podido entregar el mensaje a los siguientes destinatarios.",
+    "Il messaggio non è stato recapitato ai seguenti destinatari.",
+    "Impossibile recapitare il messaggio a ana@customer.example.",
+    "Não foi possível entregar a mensagem ao destinatário.",
+    "A sua mensagem não pôde ser entregue.",
+    "Votre message n’a pas pu être remis à un ou plusieurs destinataires.",
+    "Ihre Nachricht konnte nicht zugestellt werden.",
+    "Die Zustellung an folgende Empfänger ist fehlgeschlagen.",
+    "host mx.customer.example said: 550 5.1.1 <ana@customer.example>: user unknown",
+]
+
+
+@pytest.mark.parametrize("text", FAILURE_NOTICES)
+@pytest.mark.parametrize(
+    ("second_sign", "overrides"),
+    [
+        ("our copy", {"enclosed": OUR_COPY}),
+        ("null path", {"return_path": ""}),
+        ("auto-submitted", {"headers": {"auto-submitted": "auto-generated"}}),
+    ],
+)
+def test_failure_notice_with_a_second_sign(text: str, second_sign: str, overrides: dict[str, Any]) -> None:
+    result = verdict(
+        sender_address="notices@mx.operadora.example",
+        sender_name="Servicio de correo",
+        subject="Re: [#MB-7K3Q9P] My order 1234",
+        text=text,
+        **overrides,
+    )
+    assert (result.kind, result.rule) == (BOUNCE, "failure_notice"), second_sign
+
+
+@pytest.mark.parametrize("text", FAILURE_NOTICES)
+def test_failure_wording_alone_is_a_person(text: str) -> None:
+    # A customer quoting the notice they got when writing to another address of ours.
+    assert verdict(subject="Undeliverable: my mail to billing", text=text).kind == CUSTOMER
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My payment failed, and the order could not be delivered.",
+        "El paquete no se ha podido entregar y nadie me avisa.",
+        "Il pacco non è stato consegnato e il corriere non risponde.",
+        "Das Paket konnte nicht zugestellt werden.",
+        "Le colis n'a pas pu être livré.",
+    ],
+)
+def test_parcel_that_could_not_be_delivered_is_a_customer_even_with_our_mail_attached(text: str) -> None:
+    assert verdict(text=text, enclosed=OUR_COPY).kind == CUSTOMER
+
+
+def test_failure_wording_with_someone_elses_mail_attached_is_a_person() -> None:
+    result = verdict(text="Your message could not be delivered, see the attached mail.", enclosed=THEIR_COPY)
+    assert result.kind == CUSTOMER
+
+
+def test_our_mail_attached_alone_is_a_customer_forwarding_it() -> None:
+    assert verdict(text="What does this mail of yours mean?", enclosed=OUR_COPY).kind == CUSTOMER
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        EnclosedMessage(message_id=ACK_ID, sender_address="", subject=""),
+        EnclosedMessage(message_id=None, sender_address="", subject="", outbox_key="ack:MB-7K3Q9P"),
+        EnclosedMessage(message_id=None, sender_address="Support+mb-7k3q9p.x@shop.example", subject=""),
+    ],
+)
+def test_each_sign_that_the_copy_is_ours(copy: EnclosedMessage) -> None:
+    msg = message(text="Your message could not be delivered.", enclosed=copy)
+    result = classify(msg, OWN, own_message_ids=(ACK_ID,))
+    assert (result.kind, result.rule) == (BOUNCE, "failure_notice")
+
+
+def test_carrier_bounce_quoting_our_sent_ack_below() -> None:
+    result = classify_raw(carrier_bounce(ACK))
+    assert (result.kind, result.rule) == (BOUNCE, "mailer_daemon")
+    assert parse_email(carrier_bounce(ACK)).bounced_message_id == ACK_ID
+
+
+def test_notice_from_an_unknown_sender_quoting_our_sent_ack() -> None:
+    # No daemon name, a real Return-Path, no Auto-Submitted: the wording and our own copy.
+    raw = carrier_bounce(
+        ACK,
+        sender="Zustellsystem <zustellung@mx.web.example>",
+        return_path="<zustellung@mx.web.example>",
+        explanation="Ihre Nachricht konnte nicht zugestellt werden: Postfach voll.\n",
+    )
+    result = classify_raw(raw, own_ids=())
+    assert (result.kind, result.rule) == (BOUNCE, "failure_notice")
+    assert "ack:MB-7K3Q9P" in result.reason
 
 
 @pytest.mark.parametrize(

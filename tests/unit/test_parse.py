@@ -719,6 +719,133 @@ def test_customer_mail_mentioning_message_id_is_not_a_bounce() -> None:
     assert parse_email(raw).bounced_message_id is None
 
 
+# -- the copy a bounce or report carries back ------------------------------------
+
+ACK_HEADERS = """From: support@example.com
+To: ana@example.net
+Reply-To: support+mb-7k3q9p.1a2b3c4d@example.com
+Subject: [#MB-7K3Q9P] Pedido
+Message-ID: <mailbot.ack.mb-7k3q9p.1a2b3c4d@example.com>
+X-Mailbot-Outbox: ack:MB-7K3Q9P"""
+
+
+def _assert_our_copy(raw: bytes) -> None:
+    enclosed = parse_email(raw).enclosed
+    assert enclosed is not None
+    assert enclosed.message_id == "mailbot.ack.mb-7k3q9p.1a2b3c4d@example.com"
+    assert enclosed.sender_address == "support@example.com"
+    assert enclosed.subject == "[#MB-7K3Q9P] Pedido"
+    assert enclosed.reply_to == ("support+mb-7k3q9p.1a2b3c4d@example.com",)
+    assert enclosed.outbox_key == "ack:MB-7K3Q9P"
+
+
+def test_enclosed_copy_attached_as_message() -> None:
+    raw = f"""From: staff@isp.example
+Subject: complaint about message from 192.0.2.1
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain
+
+This is an email abuse report.
+--b
+Content-Type: message/rfc822
+
+{ACK_HEADERS}
+
+Hola.
+--b--
+""".encode()
+    _assert_our_copy(raw)
+
+
+def test_enclosed_copy_as_returned_headers() -> None:
+    raw = f"""From: notices@mx.example
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Ihre Nachricht konnte nicht zugestellt werden.
+--b
+Content-Type: text/rfc822-headers
+
+{ACK_HEADERS}
+--b--
+""".encode()
+    _assert_our_copy(raw)
+
+
+@pytest.mark.parametrize("quote", ["", "> ", ">", "> > "])
+def test_enclosed_copy_pasted_or_quoted_in_the_text(quote: str) -> None:
+    pasted = "\n".join(quote + line for line in ACK_HEADERS.splitlines())
+    raw = f"""From: post_master@correo.example
+Subject: Re: [#MB-7K3Q9P] Pedido
+
+Su mensaje no pudo ser entregado.
+
+----- Mensaje original -----
+{quote}Received: from worker1.example.com (worker1.example.com [10.0.0.4])
+{quote}\tby relay.example.com with ESMTPS id 1; Thu, 19 Nov 2026 19:30:53 +0100
+{pasted}
+{quote}
+{quote}Hola.
+""".encode()
+    _assert_our_copy(raw)
+
+
+def test_one_header_like_line_is_no_enclosed_copy() -> None:
+    raw = b"From: a@example.org\nSubject: hi\n\nMessage-ID: <x@y.org> is in the logs\n"
+    assert parse_email(raw).enclosed is None
+
+
+def test_plain_customer_mail_has_no_enclosed_copy() -> None:
+    assert parse_email(SIMPLE).enclosed is None
+
+
+@pytest.mark.parametrize("sender", ["post_master@correo.example", "MAILER_DAEMON@smtp.example"])
+def test_bounce_from_any_spelling_of_the_mail_system_names_what_bounced(sender: str) -> None:
+    raw = f"""From: {sender}
+Return-Path: <{sender}>
+Subject: Re: [#MB-7K3Q9P] Pedido
+
+Su mensaje no pudo ser entregado.
+
+{ACK_HEADERS}
+""".encode()
+    msg = parse_email(raw)
+    assert msg.bounced_message_id == "mailbot.ack.mb-7k3q9p.1a2b3c4d@example.com"
+    assert msg.forwarded is None
+
+
+def test_complaint_report_is_no_bounce_but_carries_the_copy() -> None:
+    raw = f"""From: feedback@arf.isp.example
+Return-Path: <>
+Content-Type: multipart/report; report-type=feedback-report; boundary="b"
+
+--b
+Content-Type: text/plain
+
+This is an email abuse report.
+--b
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+Version: 1
+--b
+Content-Type: message/rfc822
+
+{ACK_HEADERS}
+
+Hola.
+--b--
+""".encode()
+    msg = parse_email(raw)
+    assert msg.bounced_message_id is None
+    assert msg.enclosed is not None and msg.enclosed.outbox_key == "ack:MB-7K3Q9P"
+    assert "message/feedback-report" in {a.content_type for a in msg.attachments}
+
+
 def test_signature_is_separated() -> None:
     raw = b"""From: Hans <hans@example.de>
 Subject: Frage

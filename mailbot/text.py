@@ -1,0 +1,20 @@
+"""Text folded for matching words, shared by every rule that compares words.
+
+One definition, so a phrase list written in one module matches text folded in
+another: classification (out-of-office subjects, failure notices) and urgency
+cues both match on folded text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str) -> str:
+    """Casefold and drop accents, so "RÉPONSE" matches "reponse" and ß matches ss.
+
+    The typographic apostrophe (U+2019, what phones and Word type) becomes "'", so
+    "message d’absence" and "n’a pas pu être remis" match the phrases as written.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
