@@ -118,6 +118,10 @@ def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
 def load_senders() -> None:
     """Import the sender modules so their @sender registrations exist."""
     import mailbot.senders.generic  # noqa: F401
+    import mailbot.senders.messenger  # noqa: F401
     import mailbot.senders.slack  # noqa: F401
     import mailbot.senders.smtp  # noqa: F401
     import mailbot.senders.telegram  # noqa: F401
+    import mailbot.senders.twilio  # noqa: F401
+    import mailbot.senders.whatsapp  # noqa: F401
+    import mailbot.senders.x  # noqa: F401

@@ -44,7 +44,11 @@ def content_hash(msg: InboundMessage) -> str:
         msg.sender_address.lower(),
         normalize_subject(msg.subject),
         _SPACE.sub(" ", msg.text).strip().casefold(),
-        *sorted(f"{a.filename}:{a.size}" for a in msg.attachments),
+        # Chat media stays on the platform (size 0, a generic name): its reference is
+        # what tells two photos of one customer apart. Mail keeps its old hash.
+        *sorted(
+            f"{a.filename}:{a.size}" + (f":{a.reference}" if a.reference else "") for a in msg.attachments
+        ),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 

@@ -4,9 +4,12 @@ Every chat sender goes through `call_api`, so the meaning of an HTTP answer is d
 in one place:
 - 2xx: accepted. The caller reads the platform's message id from the JSON.
 - 429 or 5xx: the platform answered and took nothing; retry later, no sooner than its
-  Retry-After (RFC 9110 §10.2.3; Slack, Meta, Twilio and X all send it on 429).
+  Retry-After (RFC 9110 §10.2.3; Slack and Twilio send it on 429, X sends the Unix
+  time its window reopens in x-rate-limit-reset).
 - Any other 4xx: it will never succeed (a bad token, a recipient that blocked us):
-  that entry fails alone and shows in the panel's failures.
+  that entry fails alone and shows in the panel's failures. It is raised as `Refused`,
+  with the platform's error JSON, for the senders whose platform puts a "not now" in
+  the body of a 4xx (Meta's throttling codes).
 - No answer: refused or unreachable before anything was sent is a plain retry; a
   timeout or a dropped connection after the request went out is not definite, so
   the outbox marks the row `uncertain` instead of sending it twice.
@@ -27,6 +30,17 @@ from mailbot.timeutil import utcnow
 log = logging.getLogger("mailbot.outbox")
 
 API_TIMEOUT_SECONDS = 15.0
+
+
+class Refused(PermanentFailure):
+    """A 4xx answer, with the platform's own error JSON (`answer`, None if it had none):
+    Meta answers throttling and a closed 24-hour window with HTTP 400 and a code in the
+    body, which its senders read to decide."""
+
+    def __init__(self, message: str, status: int, answer: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.answer = answer
 
 
 def client() -> httpx.Client:
@@ -62,6 +76,8 @@ def call_api(
         raise TemporaryFailure(f"{_host(url)}: no answer ({type(error).__name__}: {error})") from error
     if response.status_code == 429 or response.status_code >= 500:
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        if retry_after is None:
+            retry_after = reset_after_seconds(response.headers.get("x-rate-limit-reset"))
         if retry_after is None and retry_after_in_body is not None:
             retry_after = retry_after_in_body(_json_or_none(response))
         raise TemporaryFailure(
@@ -70,7 +86,11 @@ def call_api(
             retry_after=retry_after,
         )
     if response.status_code >= 400:
-        raise PermanentFailure(f"{_host(url)} refused it: HTTP {response.status_code}: {_excerpt(response)}")
+        raise Refused(
+            f"{_host(url)} refused it: HTTP {response.status_code}: {_excerpt(response)}",
+            response.status_code,
+            _json_or_none(response),
+        )
     return _json_or_none(response)
 
 
@@ -93,6 +113,14 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max((when - utcnow()).total_seconds(), 0.0)
+
+
+def reset_after_seconds(value: str | None) -> float | None:
+    """X says when its rate-limit window reopens, as Unix seconds in x-rate-limit-reset
+    (docs.x.com/fundamentals/rate-limits), instead of a Retry-After."""
+    if not value or not value.strip().isdigit():
+        return None
+    return max(float(value.strip()) - utcnow().timestamp(), 0.0)
 
 
 def _host(url: str) -> str:

@@ -74,6 +74,16 @@ def test_attachment_order_does_not_change_the_hash() -> None:
     assert content_hash(message(attachments=[a, b])) == content_hash(message(attachments=[b, a]))
 
 
+def test_two_chat_photos_of_one_sender_are_told_apart_by_their_media_reference() -> None:
+    # Chat media stays on the platform: no bytes, no size, the same placeholder text.
+    def photo(reference: str) -> InboundMessage:
+        attachment = Attachment("photo.jpg", "image/jpeg", 0, None, reference=reference)
+        return message(channel="whatsapp", subject="", text="[photo]", attachments=[attachment])
+
+    assert content_hash(photo("1479537139650973")) != content_hash(photo("1479537139650999"))
+    assert content_hash(photo("1479537139650973")) == content_hash(photo("1479537139650973"))
+
+
 def test_the_sender_address_case_does_not_change_the_hash() -> None:
     assert content_hash(message(sender_address="Ana@Customer.example")) == content_hash(message())
 
