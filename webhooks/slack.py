@@ -184,7 +184,11 @@ def _written(
     user = string(written.get("user"))
     message = _base(written, context, kind, user)
     message.message_id = f"{channel_id}:{string(event.get('ts')) or ts}"
-    message.conversation_key = _conversation_key(context, channel_id, thread_ts or ts)
+    # A direct message channel is one conversation with one person, threads or not: three
+    # top-level DMs in a row are one matter, not three tickets. In shared channels each
+    # top-level message starts its own thread (the replies in it carry its ts).
+    direct = string(event.get("channel_type")) == "im" or string(written.get("channel_type")) == "im"
+    message.conversation_key = _conversation_key(context, channel_id, "dm" if direct else (thread_ts or ts))
     message.date = unix_time(string(event.get("ts")) or ts)
     message.attachments, placeholders = _files(written.get("files"))
     message.text = _unescape(string(written.get("text"))) or placeholder_text(placeholders)

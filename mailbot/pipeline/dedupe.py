@@ -41,7 +41,7 @@ def content_hash(msg: InboundMessage) -> str:
     """Same sender, subject, body and attachments: whitespace and case do not matter."""
     parts = [
         msg.channel,
-        msg.sender_address.lower(),
+        msg.sender_handle,
         normalize_subject(msg.subject),
         _SPACE.sub(" ", msg.text).strip().casefold(),
         # Chat media stays on the platform (size 0, a generic name): its reference is
@@ -64,13 +64,16 @@ def find_duplicate(
 
     A Message-ID names one message for good (RFC 5322 §3.6.4), so the same id on the same
     channel is a duplicate however old. Without it, the same sender and content within the window
-    (from `since` on, inclusive) is a resend; after the window it is a new request.
+    (from `since` on, inclusive) is a resend; after the window it is a new request. A chat
+    platform's message id is the whole truth: a customer who writes "ok" twice wrote twice.
     """
     if msg.message_id:
         for candidate in seen:
             if candidate.channel == msg.channel and candidate.internet_message_id == msg.message_id:
                 return candidate
-    sender = msg.sender_address.lower()
+        if msg.channel != "email":
+            return None
+    sender = msg.sender_handle
     repeats = [
         c for c in seen if c.content_hash == digest and c.from_address == sender and c.received_at >= since
     ]
@@ -84,7 +87,7 @@ def load_seen(session: Session, msg: InboundMessage, digest: str, since: datetim
     the sender's recent messages), so neither SQLite nor PostgreSQL scans the table."""
     condition = and_(
         Message.content_hash == digest,
-        Message.from_address == msg.sender_address.lower(),
+        Message.from_address == msg.sender_handle,
         Message.received_at >= since,
     )
     if msg.message_id:

@@ -45,7 +45,7 @@ class ContactPlan:
 
 
 def sender_handle(msg: InboundMessage) -> str:
-    return msg.sender_address.lower()
+    return msg.sender_handle
 
 
 def decide_contact(msg: InboundMessage, known: Sequence[KnownContact]) -> ContactPlan:

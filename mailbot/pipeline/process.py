@@ -442,7 +442,7 @@ def _attach(
         kind=kind,
         reason=reason,
         sender_type=msg.sender_type,
-        from_address=msg.sender_address.lower(),
+        from_address=msg.sender_handle,
         from_name=msg.sender_name,
         conversation_key=msg.conversation_key or None,
         subject=msg.subject,

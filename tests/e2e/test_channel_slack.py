@@ -52,8 +52,7 @@ def test_a_direct_message_becomes_a_ticket_acknowledged_once_in_the_same_convers
     assert message["kind"] == "customer"
     assert message["sender"]["type"] == "slack"
     assert message["sender"]["name"] == "marta"
-    # The pipeline lower-cases every sender value (process._attach); Slack's ids are upper case.
-    assert message["sender"]["value"].upper() == fx.CUSTOMER
+    assert message["sender"]["value"] == fx.CUSTOMER  # Slack's ids keep their case
     assert message["message_id"] == f"{fx.DM}:{event['ts']}"
     assert ticket["acknowledged_at"] is not None
 
@@ -134,6 +133,24 @@ def test_a_reply_in_the_thread_joins_the_ticket_and_is_not_acknowledged_again(de
     assert [m["kind"] for m in ticket["messages"]] == ["customer", "customer"]
     [call] = desk.api.calls_to("slack")
     assert call.json["channel"] == fx.PUBLIC
+
+
+def test_top_level_direct_messages_in_a_row_are_one_conversation(desk: ChatDesk) -> None:
+    first = fx.message("Hola, el pedido 5521 llegó roto")
+    send(desk, first)
+    desk.work()
+    send(desk, fx.message("Os mando la foto de la caja en un momento"))
+    desk.work()
+    [ticket] = desk.tickets()
+    assert len(ticket["messages"]) == 2
+    assert len(desk.api.calls_to("slack")) == 1  # acknowledged once
+
+
+def test_top_level_messages_in_a_shared_channel_are_separate_threads(desk: ChatDesk) -> None:
+    for text in ("no puedo pagar con tarjeta", "¿hacéis envíos a Canarias?"):
+        send(desk, fx.message(f"<@{fx.BOT_USER}> {text}", channel=fx.PUBLIC, channel_type="channel"))
+        desk.work()
+    assert len(desk.tickets()) == 2
 
 
 def test_our_own_acknowledgement_coming_back_is_not_a_ticket(desk: ChatDesk) -> None:

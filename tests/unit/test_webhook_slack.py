@@ -189,7 +189,7 @@ def test_a_direct_message_is_a_customer_message_with_its_identity_and_conversati
     assert message.text == "Hola, no me llega la factura de marzo"
     assert message.subject == ""
     assert message.message_id == f"{fx.DM}:{event['ts']}"
-    assert message.conversation_key == f"slack:{fx.TEAM}:{fx.DM}:{event['ts']}"
+    assert message.conversation_key == f"slack:{fx.TEAM}:{fx.DM}:dm"  # one DM channel, one conversation
     # A top-level message is answered where it was written, not in a new thread.
     assert message.reply_fields == {"channel": fx.DM}
     assert (message.from_bot, message.from_us, message.unaddressed_group) == (False, False, False)
