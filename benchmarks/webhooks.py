@@ -241,20 +241,15 @@ def main() -> None:
             )
             distinct = session.scalar(select(func.count(func.distinct(Message.internet_message_id))))
 
-        print(
-            f"wrk -t2 -c{args.connections} -d{args.duration}s; gunicorn --workers 2 as in the Procfile; {args.database}"
-        )
+        print(f"wrk -t2 -c{args.connections} -d{args.duration}s, gunicorn -w 2 (Procfile), {args.database}")
         print(f"{'':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}")
-        for label, figures in results.items():
-            print(
-                f"{label:<18}{figures.get('rate', 0):>9.0f}{figures.get('50%', 0):>9.1f}{figures.get('99%', 0):>9.1f}"
-                f"{int(figures.get('requests', 0)):>10}{int(figures.get('non2xx', 0)):>9}"
-            )
+        for label, f in results.items():
+            rate, p50, p99 = f.get("rate", 0), f.get("50%", 0), f.get("99%", 0)
+            answered, refused = int(f.get("requests", 0)), int(f.get("non2xx", 0))
+            print(f"{label:<18}{rate:>9.0f}{p50:>9.1f}{p99:>9.1f}{answered:>10}{refused:>9}")
         bare_rate = results["bare Flask 200"].get("rate", 0) or 1
         print(f"ratio to bare: {mailbot.get('rate', 0) / bare_rate:.2f} (target >= 0.5); p99 target < 50 ms")
-        print(
-            f"distinct events answered: {distinct_sent}, ticket messages: {messages}, distinct ids: {distinct}"
-        )
+        print(f"distinct events answered: {distinct_sent}, ticket messages: {messages}, distinct: {distinct}")
         # wrk counts the requests it saw answered: a few still in flight at its stop were
         # accepted too (at most one per connection).
         if not (messages == distinct and distinct_sent <= messages <= distinct_sent + args.connections):
