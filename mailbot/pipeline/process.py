@@ -32,7 +32,7 @@ from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import ThreadMatch, find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, Ticket
+from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, Ticket, TicketStatus
 from mailbot.timeutil import as_utc, utcnow
 from webhooks import ChannelConfig, UnreadableEvent
 
@@ -240,8 +240,8 @@ def _file_customer_message(
     else:
         ticket = match.ticket
         reason = f"threaded by {match.reason}"
-        if ticket.status == "closed":
-            ticket.status = "open"
+        # Pending, solved or closed: the customer writing again reopens it.
+        ticket.status = TicketStatus.OPEN
         ticket.updated_at = now
         response_hours = _hours_left(ticket, now)
     _attach(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -162,12 +163,49 @@ class ContactIdentity(Base):
     contact: Mapped[Contact] = relationship(back_populates="identities")
 
 
+class TicketStatus(StrEnum):
+    """A ticket's lifecycle: open -> pending -> solved -> closed.
+
+    `pending` waits on the customer, `solved` waits to be closed. A customer's reply
+    opens the ticket again from any of them (pipeline/process.py)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+# Where an agent may move a ticket from each status. Closed is final for agents: only
+# the customer writing again opens it.
+TICKET_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.OPEN: frozenset({TicketStatus.PENDING, TicketStatus.SOLVED}),
+    TicketStatus.PENDING: frozenset({TicketStatus.OPEN, TicketStatus.SOLVED}),
+    TicketStatus.SOLVED: frozenset({TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
+
+# Every ticket starts in this queue until routing rules exist.
+DEFAULT_QUEUE = "support"
+
+
+def status_change_refused(current: str, new: str) -> str | None:
+    """Why an agent may not move a ticket from `current` to `new`, or None if they may."""
+    if current == new:
+        return None
+    if new not in TICKET_TRANSITIONS.get(TicketStatus(current), frozenset()):
+        allowed = sorted(TICKET_TRANSITIONS.get(TicketStatus(current), frozenset()))
+        return f"a {current} ticket can become {' or '.join(allowed) or 'nothing else'}, not {new}"
+    return None
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
+    # The API lists tickets by last change (updated since, then a cursor on this order).
+    __table_args__ = (Index("ix_tickets_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(20), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.OPEN, index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     normalized_subject: Mapped[str] = mapped_column(String(500), default="", index=True)
     channel: Mapped[str] = mapped_column(String(30))
@@ -184,6 +222,11 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
     first_response_due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The first agent reply: it stops the first-response clock.
+    first_response_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    queue: Mapped[str] = mapped_column(String(100), default=DEFAULT_QUEUE, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(320), index=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     contact: Mapped[Contact] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
@@ -207,7 +250,8 @@ class Message(Base):
     # RFC 5322 Message-ID without brackets, or the platform's message id; unique per
     # channel, so one mail delivered to two mailboxes is stored once.
     internet_message_id: Mapped[str | None] = mapped_column(String(998))
-    kind: Mapped[str] = mapped_column(String(20))  # customer | auto_reply | bounce | agent | callback
+    # customer | auto_reply | bounce | callback; agent (a reply to the customer) | note (internal)
+    kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
     from_address: Mapped[str] = mapped_column(String(320))  # the sender identity's value
