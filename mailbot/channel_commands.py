@@ -45,9 +45,7 @@ def channel() -> None:
 @click.argument("channel_type", metavar="TYPE", type=click.Choice(CHANNEL_TYPES))
 @click.argument("name")
 @click.option("--secret", default="", help="Verifies inbound requests (signing secret, app secret...).")
-@click.option(
-    "--token", default="", help="What we answer with (a bot or page token; Twilio SID:TOKEN)."
-)
+@click.option("--token", default="", help="What we answer with (a bot or page token; Twilio SID:TOKEN).")
 @click.option("--api-base", default=None, help="The platform API base URL (default: the public one).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Channel option; repeatable.")
 def channel_add(

@@ -77,9 +77,7 @@ def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over
     if isinstance(failure, TemporaryFailure):
         if handed_over and not failure.definite:
             # Cut off mid-handover: the server may have the message. Never resend blindly.
-            row.status = "uncertain"
-            row.last_error = str(failure)
-            log.error("outbox %s (%s) is uncertain: %s", row.id, row.key, failure)
+            outbox.mark_uncertain(row, str(failure))
             return Delivery(row.id, "uncertain")
         retry_at = outbox.mark_retry(session, row, str(failure), failure.retry_after)
         return Delivery(row.id, "retry" if retry_at else "failed", retry_at)
@@ -119,4 +117,11 @@ def deliver(runtime: Runtime, outbox_id: int) -> Delivery:
 
 def load_senders() -> None:
     """Import the sender modules so their @sender registrations exist."""
+    import mailbot.senders.generic  # noqa: F401
+    import mailbot.senders.messenger  # noqa: F401
+    import mailbot.senders.slack  # noqa: F401
     import mailbot.senders.smtp  # noqa: F401
+    import mailbot.senders.telegram  # noqa: F401
+    import mailbot.senders.twilio  # noqa: F401
+    import mailbot.senders.whatsapp  # noqa: F401
+    import mailbot.senders.x  # noqa: F401

@@ -26,6 +26,7 @@ from mailbot.devservers.dovecot import DovecotServer
 from mailbot.devservers.smtp_sink import SmtpSink
 from mailbot.mailboxes import MailboxSpec, add_mailbox
 from mailbot.runtime import current_runtime
+from mailbot.statuses import InboundStatus
 from mailbot.store.migrate import upgrade_database
 from mailbot.store.models import Inbound
 from mailbot.ticket_json import list_tickets_json
@@ -211,7 +212,7 @@ def _wait_for_acknowledgements(runtime, expected: int, timeout: float) -> None:
         with runtime.sessions() as session:
             tickets = list_tickets_json(session)
             waiting = session.scalar(
-                select(func.count()).select_from(Inbound).where(Inbound.status == "received")
+                select(func.count()).select_from(Inbound).where(Inbound.status == InboundStatus.RECEIVED)
             )
             filed = session.scalar(select(func.count()).select_from(Inbound))
         acknowledged = sum(1 for t in tickets if t["acknowledged_at"])

@@ -142,3 +142,9 @@ class InboundMessage:
     @property
     def sender(self) -> SenderIdentity:
         return SenderIdentity(self.sender_type, self.sender_address, self.sender_name)
+
+    @property
+    def sender_handle(self) -> str:
+        """The sender as stored and compared: e-mail addresses are case-blind in practice,
+        platform ids are not (Slack's U2147483697 is not u2147483697)."""
+        return self.sender_address.lower() if self.sender_type == "email" else self.sender_address

@@ -1,13 +1,15 @@
-"""The outbox's states, and delivery of its rows through a channel's sender.
+"""The outbox's states (statuses.OutboxStatus), and every transition between them.
 
-    pending --claim--> claimed --about to hand over--> sending --accepted--> sent
+    pending --claim--> claimed --about to hand over--> sending --accepted--> sent --bounce--> bounced
        ^                  |                               |
-       +-- temporary -----+---- failure before DATA -------+--> failed (permanent / too many)
+       +-- temporary -----+                               +-- cut off mid-handover --> uncertain
+                          +-- permanent / too many attempts --> failed
 
 A worker killed while `claimed` has sent nothing: the claim expires and the row is
 retried. A worker killed while `sending` may or may not have handed the message over:
 the row becomes `uncertain` and is shown to an admin instead of being sent again,
-because answering a customer twice is the failure we promised never to make.
+because answering a customer twice is the failure we promised never to make. Only this
+module sets a row's status (the panel's "retry" of a failed row aside).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from mailbot.statuses import OutboxStatus
 from mailbot.store.models import Alert, OutboxEntry, Ticket
 from mailbot.timeutil import utcnow
 
@@ -43,11 +46,13 @@ def claim(
         .where(
             OutboxEntry.id == outbox_id,
             or_(
-                (OutboxEntry.status == "pending") & (OutboxEntry.next_attempt_at <= now),
-                (OutboxEntry.status == "claimed") & (OutboxEntry.claimed_at < now - claim_ttl),
+                (OutboxEntry.status == OutboxStatus.PENDING) & (OutboxEntry.next_attempt_at <= now),
+                (OutboxEntry.status == OutboxStatus.CLAIMED) & (OutboxEntry.claimed_at < now - claim_ttl),
             ),
         )
-        .values(status="claimed", claimed_at=now, claim_token=token, attempts=OutboxEntry.attempts + 1)
+        .values(
+            status=OutboxStatus.CLAIMED, claimed_at=now, claim_token=token, attempts=OutboxEntry.attempts + 1
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -61,17 +66,17 @@ def mark_sending(session: Session, outbox_id: int, token: str) -> bool:
         update(OutboxEntry)
         .where(
             OutboxEntry.id == outbox_id,
-            OutboxEntry.status == "claimed",
+            OutboxEntry.status == OutboxStatus.CLAIMED,
             OutboxEntry.claim_token == token,
         )
-        .values(status="sending", claimed_at=utcnow())
+        .values(status=OutboxStatus.SENDING, claimed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def still_held(entry: OutboxEntry, token: str) -> bool:
-    return entry.claim_token == token and entry.status in {"claimed", "sending"}
+    return entry.claim_token == token and entry.status in {OutboxStatus.CLAIMED, OutboxStatus.SENDING}
 
 
 def mark_sent(session: Session, entry: OutboxEntry, token: str, external_id: str | None = None) -> bool:
@@ -81,8 +86,12 @@ def mark_sent(session: Session, entry: OutboxEntry, token: str, external_id: str
     now = utcnow()
     result = session.execute(
         update(OutboxEntry)
-        .where(OutboxEntry.id == entry.id, OutboxEntry.claim_token == token, OutboxEntry.status == "sending")
-        .values(status="sent", sent_at=now, last_error=None, external_id=external_id)
+        .where(
+            OutboxEntry.id == entry.id,
+            OutboxEntry.claim_token == token,
+            OutboxEntry.status == OutboxStatus.SENDING,
+        )
+        .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, external_id=external_id)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -109,7 +118,7 @@ def mark_retry(
     if entry.attempts >= MAX_ATTEMPTS:
         mark_failed(session, entry, f"gave up after {entry.attempts} attempts: {error}")
         return None
-    entry.status = "pending"
+    entry.status = OutboxStatus.PENDING
     wait = backoff(entry.attempts)
     if retry_after is not None:
         wait = max(wait, timedelta(seconds=min(retry_after, BACKOFF_CAP_SECONDS)))
@@ -125,8 +134,21 @@ def mark_retry(
     return entry.next_attempt_at
 
 
+def mark_uncertain(entry: OutboxEntry, error: str) -> None:
+    """Cut off mid-handover: the far end may have the message. Never resend blindly."""
+    entry.status = OutboxStatus.UNCERTAIN
+    entry.last_error = error[:2000]
+    log.error("outbox %s (%s) is uncertain: %s", entry.id, entry.key, error)
+
+
+def mark_bounced(entry: OutboxEntry, report_subject: str) -> None:
+    """Sent, then a delivery report came back for it."""
+    entry.status = OutboxStatus.BOUNCED
+    entry.last_error = f"bounced: {report_subject}"[:1000]
+
+
 def mark_failed(session: Session, entry: OutboxEntry, error: str) -> None:
-    entry.status = "failed"
+    entry.status = OutboxStatus.FAILED
     entry.last_error = error[:2000]
     log.error("outbox %s (%s) failed: %s", entry.id, entry.key, error)
     session.add(Alert(kind="outbox_failed", detail=f"{entry.key} to {entry.to_address}: {error}"[:4000]))
@@ -140,7 +162,7 @@ def settle_abandoned(
     abandoned = list(
         session.scalars(
             select(OutboxEntry).where(
-                OutboxEntry.status == "claimed", OutboxEntry.claimed_at < now - claim_ttl
+                OutboxEntry.status == OutboxStatus.CLAIMED, OutboxEntry.claimed_at < now - claim_ttl
             )
         )
     )
@@ -150,17 +172,17 @@ def settle_abandoned(
         if entry.attempts >= MAX_ATTEMPTS:
             mark_failed(session, entry, f"abandoned by its sender {entry.attempts} times")
             continue
-        entry.status, entry.next_attempt_at, entry.claim_token = "pending", now, None
+        entry.status, entry.next_attempt_at, entry.claim_token = OutboxStatus.PENDING, now, None
         released += 1
     stuck = list(
         session.scalars(
             select(OutboxEntry).where(
-                OutboxEntry.status == "sending", OutboxEntry.claimed_at < now - sending_ttl
+                OutboxEntry.status == OutboxStatus.SENDING, OutboxEntry.claimed_at < now - sending_ttl
             )
         )
     )
     for entry in stuck:
-        entry.status = "uncertain"
+        entry.status = OutboxStatus.UNCERTAIN
         entry.last_error = "the sender stopped while handing the message over; not re-sent"
         session.add(Alert(kind="outbox_uncertain", detail=f"{entry.key} to {entry.to_address}"))
         log.error("outbox %s (%s) is uncertain: held for an admin", entry.id, entry.key)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from mailbot import outbox
 from mailbot.queue import INBOUND_QUEUE, OUTBOX_QUEUE, enqueue_delivery, enqueue_processing, queue
 from mailbot.runtime import Runtime
+from mailbot.statuses import InboundStatus, OutboxStatus
 from mailbot.store.models import Inbound, OutboxEntry
 from mailbot.timeutil import utcnow
 
@@ -48,7 +49,7 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
             row_id
             for row_id in session.scalars(
                 select(Inbound.id)
-                .where(Inbound.status == "received", Inbound.stored_at <= now - min_age)
+                .where(Inbound.status == InboundStatus.RECEIVED, Inbound.stored_at <= now - min_age)
                 .order_by(Inbound.id)
             )
             if row_id not in inbound_queued
@@ -57,7 +58,7 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
             row_id
             for row_id in session.scalars(
                 select(OutboxEntry.id)
-                .where(OutboxEntry.status == "pending", OutboxEntry.next_attempt_at <= now)
+                .where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now)
                 .order_by(OutboxEntry.id)
             )
             if row_id not in outbox_queued

@@ -17,9 +17,18 @@ from sqlalchemy.orm import Session
 from mailbot.config import Settings
 from mailbot.pipeline.agent_reply import ReplyRefused, build_agent_reply, find_reply_target
 from mailbot.pipeline.enrich import FIRST_RESPONSE_HOURS
-from mailbot.store.models import Message, OutboxEntry, Ticket, TicketStatus, status_change_refused
+from mailbot.statuses import TicketStatus
+from mailbot.store.models import Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc
 
+# Where an agent may move a ticket from each status (open -> pending -> solved -> closed).
+# Closed is final for agents: only the customer writing again opens it (pipeline/process.py).
+TICKET_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.OPEN: frozenset({TicketStatus.PENDING, TicketStatus.SOLVED}),
+    TicketStatus.PENDING: frozenset({TicketStatus.OPEN, TicketStatus.SOLVED}),
+    TicketStatus.SOLVED: frozenset({TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
 # The ticket fields an agent may change, in the order they are applied.
 CHANGEABLE = ("status", "priority", "queue", "assignee", "tags")
 PRIORITIES = tuple(FIRST_RESPONSE_HOURS)
@@ -27,6 +36,14 @@ PRIORITIES = tuple(FIRST_RESPONSE_HOURS)
 
 class ChangeRefused(Exception):
     """The change is well formed but the ticket's state does not allow it."""
+
+
+def status_change_refused(current: str, new: str) -> str | None:
+    """Why an agent may not move a ticket from `current` to `new`, or None if they may."""
+    allowed = TICKET_TRANSITIONS[TicketStatus(current)]
+    if current == new or new in allowed:
+        return None
+    return f"a {current} ticket can become {' or '.join(sorted(allowed)) or 'nothing else'}, not {new}"
 
 
 @dataclass(frozen=True)

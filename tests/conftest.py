@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.store",
     "tests.fixtures.mail",
     "tests.fixtures.web",
+    "tests.fixtures.platforms",
 ]

@@ -113,11 +113,7 @@ def load_channel_types() -> dict[str, ChannelType]:
     import importlib
 
     for module in PLATFORM_MODULES:
-        try:
-            importlib.import_module(f"webhooks.{module}")
-        except ModuleNotFoundError as error:  # TODO(lead): strict once every module has landed
-            if error.name != f"webhooks.{module}":
-                raise
+        importlib.import_module(f"webhooks.{module}")
     return CHANNEL_TYPES
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from mailbot.message import SENDER_TYPES
-from mailbot.store.models import TicketStatus
+from mailbot.statuses import TicketStatus
 from mailbot.ticket_changes import PRIORITIES
 
 MESSAGE_KINDS = ("customer", "auto_reply", "bounce", "callback", "agent", "note")

@@ -85,6 +85,8 @@ class _Fault:
     status: int
     times: int
     retry_after: int | None = None
+    body: Any = None  # the platform's own refusal JSON, when a test needs its shape
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. X's x-rate-limit-reset
 
 
 class PlatformApi(ThrowawayServer):
@@ -120,9 +122,17 @@ class PlatformApi(ThrowawayServer):
             time.sleep(0.05)
         return self.calls_to(platform)
 
-    def fail(self, platform: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
+    def fail(
+        self,
+        platform: str,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         with self._lock:
-            self.faults[platform] = _Fault(status, times, retry_after)
+            self.faults[platform] = _Fault(status, times, retry_after, body, dict(headers or {}))
 
     def down(self, platform: str) -> None:
         with self._lock:
@@ -211,9 +221,11 @@ class PlatformApi(ThrowawayServer):
                 if fault.times <= 0:
                     del self.faults[call.platform]
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                headers.update(fault.headers)
                 # Faulted calls are recorded too: a test can count the attempts.
                 self.calls.append(replace(call, status=fault.status))
-                return ApiAnswer(fault.status, {"error": f"scripted {fault.status}"}, headers)
+                body = fault.body if fault.body is not None else {"error": f"scripted {fault.status}"}
+                return ApiAnswer(fault.status, body, headers)
         try:
             answer = handler(self, call)
         except ApiRefusal as refusal:

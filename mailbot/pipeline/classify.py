@@ -361,6 +361,8 @@ _OOO_PHRASES = (
 # Words that open ordinary sentences too ("Ausência de resposta", "On vacation
 # and my booking vanished"): automatic only when they stand alone before a separator.
 _OOO_WORDS = ("ausente", "assente", "ausência", "on vacation")
+# Threading reads past these to find the subject an auto-reply answers (thread.py).
+AUTO_REPLY_SUBJECT_PHRASES = (*_OOO_PHRASES, *_OOO_WORDS)
 
 
 def _alternatives(phrases: Collection[str]) -> str:

@@ -9,37 +9,44 @@ open ticket, so the public reply can name the case they already have.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage
-from mailbot.pipeline.thread import ThreadMatch
+from mailbot.pipeline.identify import KnownContact
+from mailbot.pipeline.thread import ThreadMatch, ticket_candidate, ticket_candidate_columns
+from mailbot.statuses import TicketStatus
 from mailbot.store.models import Contact, Message, Ticket
 
 
-def find_conversation(session: Session, msg: InboundMessage, contact: Contact | None) -> ThreadMatch | None:
+def find_conversation(
+    session: Session, msg: InboundMessage, contact: KnownContact | None
+) -> ThreadMatch | None:
     if msg.channel == "email" or not msg.conversation_key:
         return None
-    ticket = session.scalar(
-        select(Ticket)
+    row = session.execute(
+        ticket_candidate_columns()
+        .select_from(Ticket)
+        .join(Contact, Contact.id == Ticket.contact_id)
         .join(Message, Message.ticket_id == Ticket.id)
         .where(
             Message.channel == msg.channel,
             Message.conversation_key == msg.conversation_key,
-            Ticket.status != "closed",
+            Ticket.status != TicketStatus.CLOSED,
         )
         .order_by(Ticket.id.desc())
         .limit(1)
-    )
-    if ticket is not None:
-        return ThreadMatch(ticket, "same conversation")
+    ).first()
+    if row is not None:
+        return ThreadMatch(ticket_candidate(row), "same conversation")
     if msg.public and contact is not None:
-        ticket = session.scalar(
-            select(Ticket)
-            .where(Ticket.contact_id == contact.id, Ticket.status != "closed")
+        row = session.execute(
+            ticket_candidate_columns()
+            .select_from(Ticket)
+            .join(Contact, Contact.id == Ticket.contact_id)
+            .where(Ticket.contact_id == contact.id, Ticket.status != TicketStatus.CLOSED)
             .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
             .limit(1)
-        )
-        if ticket is not None:
-            return ThreadMatch(ticket, "the customer's open ticket")
+        ).first()
+        if row is not None:
+            return ThreadMatch(ticket_candidate(row), "the customer's open ticket")
     return None

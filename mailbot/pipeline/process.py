@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from mailbot.channels import load_config
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
+from mailbot.outbox import mark_bounced
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
 from mailbot.pipeline.chat_ack import build_chat_ack
-from mailbot.pipeline.classify import PLATFORM_EVENT, classify
+from mailbot.pipeline.classify import AUTO_REPLY, BOUNCE, OWN_ECHO, PLATFORM_EVENT, Verdict, classify
 from mailbot.pipeline.conversation import find_conversation
-from mailbot.pipeline.dedupe import content_hash, find_duplicate
+from mailbot.pipeline.dedupe import content_hash, find_duplicate, load_seen, window_start
 from mailbot.pipeline.enrich import enrich
-from mailbot.pipeline.identify import find_contact, identify_contact
+from mailbot.pipeline.identify import KnownContact, find_contact, identify_contact
 from mailbot.pipeline.normalize import domain_of, forwarded_origin_of
 from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
@@ -32,7 +33,8 @@ from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import ThreadMatch, find_thread
 from mailbot.runtime import Runtime
-from mailbot.store.models import Alert, Attachment, Contact, Inbound, Mailbox, Message, Ticket, TicketStatus
+from mailbot.statuses import InboundStatus, TicketStatus
+from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
 from mailbot.timeutil import as_utc, utcnow
 from webhooks import ChannelConfig, UnreadableEvent
 
@@ -79,7 +81,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
             update(Inbound)
             .where(
                 Inbound.id == inbound_id,
-                Inbound.status == "received",
+                Inbound.status == InboundStatus.RECEIVED,
                 or_(Inbound.processing_started_at.is_(None), Inbound.processing_started_at <= now - lease),
             )
             .values(processing_started_at=now, attempts=Inbound.attempts + 1)
@@ -117,7 +119,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
         with runtime.sessions.begin() as session:
             _serialise_sender(session, msg)
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
-            if inbound is None or inbound.status != "received":
+            if inbound is None or inbound.status != InboundStatus.RECEIVED:
                 return Outcome(inbound_id, "skipped")
             outcome = _file_message(session, runtime, inbound, msg, addresses, channel)
     except Exception as error:
@@ -155,42 +157,64 @@ def _file_message(
     settings = runtime.settings
     now = utcnow()
     verdict = classify(msg, addresses.own, own_message_ids(session, msg))
+    if verdict.kind == OWN_ECHO:
+        _record(inbound, InboundStatus.IGNORED, verdict, None, now)
+        return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)
+    if verdict.kind == PLATFORM_EVENT:
+        ref = _apply_platform_event(session, inbound, msg, now)
+        _record(
+            inbound, InboundStatus.IGNORED, verdict, inbound.ticket_id, now
+        )  # the edited message's ticket
+        return Outcome(inbound.id, "ignored", verdict.kind, ref, verdict.reason)
+
+    digest = content_hash(msg)
+    since = window_start(now, settings.duplicate_window_seconds)
+    duplicate = find_duplicate(msg, digest, load_seen(session, msg, digest, since), since)
+    if duplicate is not None:
+        _record(inbound, InboundStatus.DUPLICATE, verdict, duplicate.ticket_id, now)
+        return Outcome(
+            inbound.id, "duplicate", verdict.kind, duplicate.ticket_ref, "same message seen before"
+        )
+
+    filed: _Filed | None
+    if verdict.kind == BOUNCE:
+        filed = _ticket_of_bounce(session, msg, runtime)
+    elif verdict.kind == AUTO_REPLY:
+        # A complaint report carries the message complained of: its ticket first.
+        returned = ticket_of_returned(session, msg, settings.secret_key)
+        if returned is not None:
+            filed = _Filed(returned.id, returned.ref)
+        else:
+            match = find_thread(session, msg, find_contact(session, msg), settings.secret_key, AUTO_REPLY)
+            filed = _Filed(match.ticket.id, match.ticket.ref) if match else None
+    else:
+        return _file_customer_message(
+            session, runtime, inbound, msg, verdict, digest, addresses, now, channel
+        )
+
+    if filed is not None:
+        _attach(session, filed.id, inbound, msg, verdict.kind, verdict.reason, digest)
+    _record(inbound, InboundStatus.PROCESSED, verdict, filed.id if filed else None, now)
+    return Outcome(inbound.id, "processed", verdict.kind, filed.ref if filed else None, verdict.reason)
+
+
+@dataclass(frozen=True)
+class _Filed:
+    """The ticket a message was filed on."""
+
+    id: int
+    ref: str
+
+
+def _record(inbound: Inbound, status: str, verdict: Verdict, ticket_id: int | None, now: datetime) -> None:
+    """What became of the inbound message. Set once, after the last query of the filing,
+    so the row is written in one UPDATE at commit rather than once per autoflush."""
+    inbound.status = status
     inbound.processed_at = now
     inbound.error = None
     inbound.verdict = verdict.kind
     inbound.verdict_reason = verdict.reason
-    if verdict.kind == "own_echo":
-        inbound.status = "ignored"
-        return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)
-    if verdict.kind == PLATFORM_EVENT:
-        inbound.status = "ignored"
-        ref = _apply_platform_event(session, inbound, msg, now)
-        return Outcome(inbound.id, "ignored", verdict.kind, ref, verdict.reason)
-
-    digest = content_hash(msg)
-    duplicate = find_duplicate(session, msg, digest, now, settings.duplicate_window_seconds)
-    if duplicate is not None:
-        inbound.status = "duplicate"
-        inbound.ticket_id = duplicate.ticket_id
-        ref = session.get(Ticket, duplicate.ticket_id).ref  # type: ignore[union-attr]
-        return Outcome(inbound.id, "duplicate", verdict.kind, ref, "same message seen before")
-
-    inbound.status = "processed"
-    if verdict.kind == "bounce":
-        ticket = _ticket_of_bounce(session, msg, runtime)
-    elif verdict.kind == "auto_reply":
-        # A complaint report carries the message complained of: its ticket first.
-        ticket = ticket_of_returned(session, msg, settings.secret_key)
-        if ticket is None:
-            match = find_thread(session, msg, find_contact(session, msg), settings.secret_key)
-            ticket = match.ticket if match else None
-    else:
-        return _file_customer_message(session, runtime, inbound, msg, digest, addresses, now, channel)
-
-    if ticket is not None:
-        _attach(session, ticket, inbound, msg, verdict.kind, verdict.reason, digest)
-        inbound.ticket_id = ticket.id
-    return Outcome(inbound.id, "processed", verdict.kind, ticket.ref if ticket else None, verdict.reason)
+    inbound.ticket_id = ticket_id
 
 
 def _file_customer_message(
@@ -198,6 +222,7 @@ def _file_customer_message(
     runtime: Runtime,
     inbound: Inbound,
     msg: InboundMessage,
+    verdict: Verdict,
     digest: str,
     addresses: Addresses,
     now: datetime,
@@ -209,8 +234,9 @@ def _file_customer_message(
     # A form submission opens the ticket whose reference its thank-you page showed.
     match = None if msg.reserved_ref else _find_ticket(session, msg, contact, settings.secret_key)
     mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
+    ticket: Ticket | None = None  # loaded only when it is new or an acknowledgement needs it
     if match is None:
-        enrichment = enrich(session, msg, contact.id, now)
+        enrichment = enrich(msg, now)
         ticket = Ticket(
             ref=msg.reserved_ref or _unused_ref(session),
             subject=msg.subject,
@@ -235,30 +261,34 @@ def _file_customer_message(
             session.add(
                 Alert(kind="sender_held", mailbox_id=inbound.mailbox_id, detail=f"{ticket.ref}: {hold}")
             )
+        filed = _Filed(ticket.id, ticket.ref)
         reason = "new ticket"
         response_hours = enrichment.first_response_hours
     else:
-        ticket = match.ticket
+        filed = _Filed(match.ticket.id, match.ticket.ref)
         reason = f"threaded by {match.reason}"
         # Pending, solved or closed: the customer writing again reopens it.
-        ticket.status = TicketStatus.OPEN
-        ticket.updated_at = now
-        response_hours = _hours_left(ticket, now)
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == filed.id)
+            .values(updated_at=now, status=TicketStatus.OPEN)
+            .execution_options(synchronize_session=False)
+        )
+        response_hours = _hours_left(match.ticket.first_response_due_at, now)
     _attach(
         session,
-        ticket,
+        filed.id,
         inbound,
         msg,
         "callback" if msg.request_kind == "callback" else "customer",
         reason,
         digest,
     )
-    inbound.ticket_id = ticket.id
 
     new_ticket = match is None
     cap = (
         ack_cap_reason(session, msg.sender_address, ticket.normalized_subject, settings, now)
-        if new_ticket
+        if ticket is not None
         else None
     )
     decision = decide_ack(
@@ -271,7 +301,10 @@ def _file_customer_message(
         cap_reason=cap,
     )
     outbox_ids: tuple[int, ...] = ()
-    if decision.send and msg.channel == "form":
+    if decision.send and ticket is None:
+        # A public post is answered on the open ticket it joined: load that one now.
+        ticket = session.get(Ticket, filed.id)
+    if decision.send and ticket is not None and msg.channel == "form":
         # A form's thank-you page was its acknowledgement; a visitor who gave an e-mail
         # address gets it by mail too when the form names a mailbox.
         decision = AckDecision(False, "form: the thank-you page named the ticket")
@@ -290,7 +323,7 @@ def _file_customer_message(
             session.flush()
             outbox_ids = (entry.id,)
             decision = AckDecision(True, "form: acknowledged by mail too")
-    elif decision.send and msg.channel != "email":
+    elif decision.send and ticket is not None and msg.channel != "email":
         entry = build_chat_ack(
             session,
             ticket,
@@ -304,7 +337,7 @@ def _file_customer_message(
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
-    elif decision.send:
+    elif decision.send and ticket is not None:
         entry = build_ack(
             session,
             ticket,
@@ -317,22 +350,23 @@ def _file_customer_message(
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
+    _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(
-        inbound.id, "processed", "customer", ticket.ref, f"{reason}; ack: {decision.reason}", outbox_ids
+        inbound.id, "processed", "customer", filed.ref, f"{reason}; ack: {decision.reason}", outbox_ids
     )
 
 
 def _find_ticket(
-    session: Session, msg: InboundMessage, contact: Contact, secret_key: str
+    session: Session, msg: InboundMessage, contact: KnownContact, secret_key: str
 ) -> ThreadMatch | None:
     return find_conversation(session, msg, contact) or find_thread(session, msg, contact, secret_key)
 
 
-def _hours_left(ticket: Ticket, now: datetime) -> int:
+def _hours_left(first_response_due_at: datetime | None, now: datetime) -> int:
     """What is left of the first-response time, for a reply naming an existing ticket."""
-    if ticket.first_response_due_at is None:
+    if first_response_due_at is None:
         return 0
-    return max(int((as_utc(ticket.first_response_due_at) - now).total_seconds() // 3600), 1)
+    return max(int((as_utc(first_response_due_at) - now).total_seconds() // 3600), 1)
 
 
 def _apply_platform_event(
@@ -366,17 +400,16 @@ def _unused_ref(session: Session) -> str:
             return ref
 
 
-def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -> Ticket | None:
+def _ticket_of_bounce(session: Session, msg: InboundMessage, runtime: Runtime) -> _Filed | None:
     """A bounce of one of our messages marks it failed and lands on its ticket."""
     entry = returned_entry(session, msg)
     if entry is not None:
-        entry.status = "bounced"
-        entry.last_error = f"bounced: {msg.subject}"[:1000]
+        mark_bounced(entry, msg.subject)
     ticket = ticket_of_returned(session, msg, runtime.settings.secret_key, entry)
     if ticket is not None:
-        return ticket
-    match = find_thread(session, msg, None, runtime.settings.secret_key)
-    return match.ticket if match else None
+        return _Filed(ticket.id, ticket.ref)
+    match = find_thread(session, msg, None, runtime.settings.secret_key, BOUNCE)
+    return _Filed(match.ticket.id, match.ticket.ref) if match else None
 
 
 def _support_address(msg: InboundMessage, addresses: Addresses, mailbox: Mailbox | None) -> str:
@@ -391,7 +424,7 @@ def _support_address(msg: InboundMessage, addresses: Addresses, mailbox: Mailbox
 
 def _attach(
     session: Session,
-    ticket: Ticket,
+    ticket_id: int,
     inbound: Inbound,
     msg: InboundMessage,
     kind: str,
@@ -399,14 +432,14 @@ def _attach(
     digest: str,
 ) -> Message:
     message = Message(
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
         inbound_id=inbound.id,
         channel=msg.channel,
         internet_message_id=msg.message_id,
         kind=kind,
         reason=reason,
         sender_type=msg.sender_type,
-        from_address=msg.sender_address.lower(),
+        from_address=msg.sender_handle,
         from_name=msg.sender_name,
         conversation_key=msg.conversation_key or None,
         subject=msg.subject,
@@ -437,7 +470,7 @@ def _attach(
 
 
 def _quarantine(inbound: Inbound, error: str) -> None:
-    inbound.status = "quarantined"
+    inbound.status = InboundStatus.QUARANTINED
     inbound.error = error
     inbound.processed_at = utcnow()
 
@@ -446,7 +479,7 @@ def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome
     log.warning("inbound %s quarantined: %s", inbound_id, error)
     with runtime.sessions.begin() as session:
         inbound = session.get(Inbound, inbound_id)
-        if inbound is not None and inbound.status == "received":
+        if inbound is not None and inbound.status == InboundStatus.RECEIVED:
             _quarantine(inbound, error)
     return Outcome(inbound_id, "quarantined", reason=error)
 
@@ -454,7 +487,7 @@ def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome
 def _record_failure(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
     with runtime.sessions.begin() as session:
         inbound = session.get(Inbound, inbound_id)
-        if inbound is None or inbound.status != "received":
+        if inbound is None or inbound.status != InboundStatus.RECEIVED:
             return Outcome(inbound_id, "skipped")
         inbound.error = error
         inbound.processing_started_at = None  # this attempt is over: a retry may start at once

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from mailbot.queue import enqueue_processing
 from mailbot.runtime import Runtime
+from mailbot.statuses import InboundStatus
 from mailbot.store.models import Alert, Inbound, Mailbox, SyncState
 from mailbot.timeutil import as_utc, utcnow
 
@@ -269,7 +270,7 @@ def _store_batch(
         )
         if held:
             # Remember the new UID (so it is no gap), keep one copy of the bytes.
-            row.status = "duplicate"
+            row.status = InboundStatus.DUPLICATE
             row.error = f"same bytes as inbound {held}"
             row.processed_at = utcnow()
             report.known_after_resync += 1
@@ -317,7 +318,9 @@ def apply_after_process_policy(
                     Inbound.imap_uidvalidity == uidvalidity,
                     Inbound.server_done.is_(False),
                     # Only what was filed: a quarantined message stays where staff can see it.
-                    Inbound.status.in_(("processed", "duplicate", "ignored")),
+                    Inbound.status.in_(
+                        (InboundStatus.PROCESSED, InboundStatus.DUPLICATE, InboundStatus.IGNORED)
+                    ),
                 )
             )
             if uid is not None

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mailbot.queue import enqueue_processing
 from mailbot.runtime import Runtime
+from mailbot.statuses import InboundStatus
 from mailbot.store.models import Inbound
 from mailbot.timeutil import utcnow
 from webhooks import WebhookEvent
@@ -55,7 +56,7 @@ def store_events(
                     arrived_at=now,
                     stored_at=now,
                     may_acknowledge=True,
-                    status="received",
+                    status=InboundStatus.RECEIVED,
                     attempts=0,
                     server_done=True,
                 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from mailbot.statuses import InboundStatus, OutboxStatus, TicketStatus
 from mailbot.timeutil import utcnow
 
 
@@ -120,7 +120,7 @@ class Inbound(Base):
     stored_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     may_acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
     # received -> processed | duplicate | ignored | quarantined
-    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=InboundStatus.RECEIVED, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     # What classification made of it (customer, auto_reply, bounce, own_echo), and why.
     verdict: Mapped[str | None] = mapped_column(String(20))
@@ -163,39 +163,8 @@ class ContactIdentity(Base):
     contact: Mapped[Contact] = relationship(back_populates="identities")
 
 
-class TicketStatus(StrEnum):
-    """A ticket's lifecycle: open -> pending -> solved -> closed.
-
-    `pending` waits on the customer, `solved` waits to be closed. A customer's reply
-    opens the ticket again from any of them (pipeline/process.py)."""
-
-    OPEN = "open"
-    PENDING = "pending"
-    SOLVED = "solved"
-    CLOSED = "closed"
-
-
-# Where an agent may move a ticket from each status. Closed is final for agents: only
-# the customer writing again opens it.
-TICKET_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
-    TicketStatus.OPEN: frozenset({TicketStatus.PENDING, TicketStatus.SOLVED}),
-    TicketStatus.PENDING: frozenset({TicketStatus.OPEN, TicketStatus.SOLVED}),
-    TicketStatus.SOLVED: frozenset({TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.CLOSED}),
-    TicketStatus.CLOSED: frozenset(),
-}
-
 # Every ticket starts in this queue until routing rules exist.
 DEFAULT_QUEUE = "support"
-
-
-def status_change_refused(current: str, new: str) -> str | None:
-    """Why an agent may not move a ticket from `current` to `new`, or None if they may."""
-    if current == new:
-        return None
-    if new not in TICKET_TRANSITIONS.get(TicketStatus(current), frozenset()):
-        allowed = sorted(TICKET_TRANSITIONS.get(TicketStatus(current), frozenset()))
-        return f"a {current} ticket can become {' or '.join(allowed) or 'nothing else'}, not {new}"
-    return None
 
 
 class Ticket(Base):
@@ -322,7 +291,7 @@ class OutboxEntry(Base):
     normalized_subject: Mapped[str] = mapped_column(String(500), default="")
     # pending -> sending -> sent; pending -> failed after too many attempts;
     # sending left by a crashed worker -> uncertain (held, never re-sent blindly).
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from mailbot.queue import QUEUE_NAMES, queue
+from mailbot.statuses import InboundStatus, OutboxStatus, TicketStatus
 from mailbot.store.models import Alert, Inbound, Mailbox, Message, OutboxEntry, Ticket
 from mailbot.timeutil import utcnow
 from mailbot.web.failures import failed_job_count
@@ -42,7 +43,9 @@ def index() -> str:
         .group_by(Inbound.channel)
         .order_by(Inbound.channel)
     ).all()
-    unacknowledged_query = select(Ticket).where(Ticket.status == "open", Ticket.acknowledged_at.is_(None))
+    unacknowledged_query = select(Ticket).where(
+        Ticket.status == TicketStatus.OPEN, Ticket.acknowledged_at.is_(None)
+    )
     unacknowledged_total = (
         session.scalar(select(func.count()).select_from(unacknowledged_query.subquery())) or 0
     )
@@ -67,7 +70,7 @@ def index() -> str:
             select(Ticket)
             .options(selectinload(Ticket.contact))
             .where(
-                Ticket.status == "open",
+                Ticket.status == TicketStatus.OPEN,
                 Ticket.first_response_due_at.is_not(None),
                 Ticket.first_response_due_at <= now + SLA_RISK_WINDOW,
                 ~answered,
@@ -77,14 +80,22 @@ def index() -> str:
         )
     )
     failures = {
-        "quarantined": session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "quarantined")),
+        "quarantined": session.scalar(
+            select(func.count(Inbound.id)).where(Inbound.status == InboundStatus.QUARANTINED)
+        ),
         "outbox": session.scalar(
-            select(func.count(OutboxEntry.id)).where(OutboxEntry.status.in_(("failed", "uncertain")))
+            select(func.count(OutboxEntry.id)).where(
+                OutboxEntry.status.in_((OutboxStatus.FAILED, OutboxStatus.UNCERTAIN))
+            )
         ),
     }
     waiting = {
-        "inbound": session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "received")),
-        "outbox": session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.status == "pending")),
+        "inbound": session.scalar(
+            select(func.count(Inbound.id)).where(Inbound.status == InboundStatus.RECEIVED)
+        ),
+        "outbox": session.scalar(
+            select(func.count(OutboxEntry.id)).where(OutboxEntry.status == OutboxStatus.PENDING)
+        ),
     }
     alerts = list(
         session.scalars(select(Alert).where(Alert.resolved_at.is_(None)).order_by(Alert.id.desc()).limit(10))

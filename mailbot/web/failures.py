@@ -16,6 +16,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from mailbot.queue import QUEUE_NAMES, enqueue_delivery, enqueue_processing, queue
+from mailbot.statuses import InboundStatus, OutboxStatus
 from mailbot.store.models import Inbound, Mailbox, OutboxEntry
 from mailbot.timeutil import utcnow
 from mailbot.web.audit import record
@@ -59,7 +60,7 @@ def index() -> str:
     quarantined = list(
         db().scalars(
             select(Inbound)
-            .where(Inbound.status == "quarantined")
+            .where(Inbound.status == InboundStatus.QUARANTINED)
             .order_by(Inbound.id.desc())
             .limit(MAX_LISTED)
         )
@@ -67,7 +68,7 @@ def index() -> str:
     outbox = list(
         db().scalars(
             select(OutboxEntry)
-            .where(OutboxEntry.status.in_(("failed", "uncertain")))
+            .where(OutboxEntry.status.in_((OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)))
             .order_by(OutboxEntry.id.desc())
             .limit(MAX_LISTED)
         )
@@ -120,7 +121,7 @@ def discard_job(queue_name: str, job_id: str) -> ResponseReturnValue:
 
 def _quarantined(inbound_id: int) -> Inbound:
     row = db().get(Inbound, inbound_id)
-    if row is None or row.status != "quarantined":
+    if row is None or row.status != InboundStatus.QUARANTINED:
         abort(404, description="That message is not in quarantine (any more).")
     return row
 
@@ -140,7 +141,7 @@ def inbound_raw(inbound_id: int) -> ResponseReturnValue:
 def retry_inbound(inbound_id: int) -> ResponseReturnValue:
     row = _quarantined(inbound_id)
     before = {"status": row.status, "attempts": row.attempts, "error": row.error}
-    row.status, row.attempts = "received", 0
+    row.status, row.attempts = InboundStatus.RECEIVED, 0
     record(db(), "inbound.retry", f"inbound:{row.id}", before, {"status": "received", "attempts": 0})
     db().commit()  # committed before the job exists, so the job finds the row ready
     enqueue_processing(runtime(), [row.id])
@@ -163,7 +164,7 @@ def discard_inbound(inbound_id: int) -> ResponseReturnValue:
 
 def _failed_outbox(outbox_id: int) -> OutboxEntry:
     row = db().get(OutboxEntry, outbox_id)
-    if row is None or row.status not in {"failed", "uncertain"}:
+    if row is None or row.status not in {OutboxStatus.FAILED, OutboxStatus.UNCERTAIN}:
         abort(404, description="That outbox entry has not failed (any more).")
     return row
 
@@ -173,7 +174,7 @@ def retry_outbox(outbox_id: int) -> ResponseReturnValue:
     row = _failed_outbox(outbox_id)
     before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
     # A full set of attempts again: the admin has presumably fixed what made it fail.
-    row.status, row.next_attempt_at, row.attempts = "pending", utcnow(), 0
+    row.status, row.next_attempt_at, row.attempts = OutboxStatus.PENDING, utcnow(), 0
     record(db(), "outbox.retry", row.key, before, {"status": "pending", "attempts": 0})
     db().commit()
     enqueue_delivery(runtime(), [row.id])

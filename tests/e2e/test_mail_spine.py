@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mailbot.pipeline.refs import ack_message_id
 from mailbot.store.models import Alert, Inbound, OutboxEntry
 from tests.fixtures.mail import Desk
-from tests.fixtures.messages import customer_mail
+from tests.fixtures.messages import customer_mail, outbox_rows
 
 
 @pytest.mark.postgres
@@ -198,3 +198,69 @@ def test_the_acknowledgement_cut_off_is_configurable(desk: Desk) -> None:
     desk.run()
     assert [m.rcpt_tos for m in desk.smtp.wait_for(1)] == [["ana.garcia@gmail.test"]]
     assert len(desk.tickets()) == 2
+
+
+def _demo_mail(subject_start: str) -> tuple[str, str, str, str, str]:
+    """One of the mails `mailbot demo` delivers, by the start of its subject."""
+    from mailbot.demo import NEW_MAIL
+
+    return next(m for m in NEW_MAIL if m[1].startswith(subject_start))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("subject", "extra_headers"),
+    [
+        # The demo's own out-of-office reply (mailbot/demo.py): no In-Reply-To, no reference.
+        (_demo_mail("Automatic reply:")[1], _demo_mail("Automatic reply:")[3].replace("\n", "\r\n")),
+        # A French absence message recognised by its subject alone.
+        ("Réponse automatique : Wrong size delivered", ""),
+    ],
+    ids=["demo-automatic-reply", "french-subject-only"],
+)
+def test_an_auto_reply_without_our_ids_joins_the_senders_ticket_with_its_subject(
+    desk: Desk, support, subject: str, extra_headers: str
+) -> None:
+    user, password = support
+    sender, first_subject, _, _, body = _demo_mail("Wrong size delivered")
+    desk.dovecot.append(
+        user, password, customer_mail("ooo-1@yahoo.test", subject=first_subject, body=body, sender=sender)
+    )
+    desk.run()
+    assert len(desk.smtp.wait_for(1)) == 1
+
+    auto_reply = customer_mail(
+        "ooo-2@yahoo.test",
+        subject=subject,
+        body="I am out of the office until Monday.",
+        sender=sender,
+        extra_headers=extra_headers,
+    )
+    # The same auto-reply from someone without that ticket joins nothing.
+    stranger = customer_mail(
+        "ooo-3@web.test",
+        subject=subject,
+        body="Ich bin nicht im Büro.",
+        sender="Katrin Weber <katrin.weber@web.test>",
+        extra_headers=extra_headers,
+    )
+    desk.dovecot.append(user, password, auto_reply)
+    desk.dovecot.append(user, password, stranger)
+    desk.run()
+
+    [ticket] = desk.tickets()
+    assert ticket["subject"] == "Wrong size delivered"
+    assert [(m["kind"], m["message_id"]) for m in ticket["messages"]] == [
+        ("customer", "ooo-1@yahoo.test"),
+        ("auto_reply", "ooo-2@yahoo.test"),
+    ]
+    with desk.runtime.sessions() as session:
+        rows = {row.imap_uid: row for row in session.scalars(select(Inbound))}
+    assert [(r.status, r.verdict, r.ticket_id is None) for _, r in sorted(rows.items())] == [
+        ("processed", "customer", False),
+        ("processed", "auto_reply", False),
+        ("processed", "auto_reply", True),
+    ]
+    desk.work()  # anything still due is sent now: nothing is
+    assert len(desk.smtp.received) == 1
+    assert len(outbox_rows(desk.runtime)) == 1
