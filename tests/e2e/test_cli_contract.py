@@ -33,6 +33,11 @@ TICKET_FIELDS = {
     "created_at",
     "acknowledged_at",
     "messages",
+    # added in issue 10: the first agent reply, who has the ticket, its queue and labels
+    "first_response_at",
+    "assignee",
+    "queue",
+    "tags",
 }
 MESSAGE_FIELDS = {
     "message_id",
@@ -148,12 +153,19 @@ def test_the_whole_flow_from_an_empty_database(
         assert set(ticket["contact"]) == {"name", "email"}
         for message in ticket["messages"]:
             assert set(message) == MESSAGE_FIELDS
-            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent"}
+            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent", "note"}
             # Mail's sender identity is its address (issue 8's contract).
             assert message["channel"] == "email"
             assert message["sender"]["type"] == "email" and message["sender"]["value"] == message["from"]
         assert ticket["status"] == "open" and ticket["channel"] == "email"
         assert ticket["created_at"].endswith("Z") and ticket["acknowledged_at"].endswith("Z")
+        # Nobody has answered or taken it yet; it waits in the default queue.
+        assert (ticket["first_response_at"], ticket["assignee"], ticket["queue"], ticket["tags"]) == (
+            None,
+            None,
+            "support",
+            [],
+        )
     by_email = {t["contact"]["email"]: t for t in tickets}
     spanish, english = by_email["ana.garcia@gmail.test"], by_email["john.smith@outlook.test"]
     assert spanish["contact"]["name"] == "Ana García"  # UTF-8 survives the pipe
