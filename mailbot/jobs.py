@@ -17,18 +17,24 @@ def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
     runtime = current_runtime()
     counts: dict[str, int] = {}
     promised: list[int] = []
+    notifications: list[int] = []
     with runtime.sessions() as session:
         addresses = Addresses.load(session)  # once per batch: mailboxes rarely change
     for inbound_id in inbound_ids:
         outcome = process_inbound(runtime, inbound_id, addresses)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         promised += outcome.outbox_ids
+        notifications += outcome.notify_ids
         # Handed to the outbox queue every few messages: one SMTP connection serves
         # the group, and the first customers of a large batch need not wait for the last.
         if len(promised) >= DELIVERY_GROUP:
             enqueue_delivery(runtime, promised)
             promised = []
     enqueue_delivery(runtime, promised)
+    # After the acknowledgements, in jobs of their own: a webhook that times out or an
+    # agent's mail server that refuses never delays what the customer was promised.
+    for start in range(0, len(notifications), DELIVERY_GROUP):
+        enqueue_delivery(runtime, notifications[start : start + DELIVERY_GROUP])
     return counts
 
 

@@ -68,6 +68,11 @@ EVENT_MEMBERSHIP = "membership"  # joins, leaves, app-home opens, token revocati
 EVENT_KINDS = (EVENT_MESSAGE, EVENT_EDIT, EVENT_DELETE, EVENT_STATUS, EVENT_REACTION, EVENT_MEMBERSHIP)
 
 
+# The marker senders/smtp.py writes on every notification to agents, and classify reads:
+# a copy that lands in a support mailbox is our own echo, never a ticket.
+NOTIFICATION_HEADER = "X-Mailbot-Notification"
+
+
 @dataclass(frozen=True)
 class EnclosedMessage:
     """The headers of a message that a bounce or a complaint report carries back:

@@ -108,6 +108,9 @@ def add_agent_message(
     entry = None
     if target is not None:
         entry = build_agent_reply(ticket, message.id, text, target, secret_key=settings.secret_key)
+        if author.type != "api":
+            # A person's reply shows their name beside the support address (a token has none).
+            entry.from_name = author.name
         session.add(entry)
         message.subject = entry.subject
         # The reply's own id: the customer's answer threads by it, and an echo of it
