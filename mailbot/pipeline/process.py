@@ -342,16 +342,6 @@ def _file_customer_message(
         reason,
         digest,
     )
-    notify_ids: tuple[int, ...] = ()
-    # History (mail from before the mailbox was added) and a held burst are not news.
-    if inbound.may_acknowledge and hold is None:
-        notified = ticket or session.get(Ticket, filed.id)
-        assert notified is not None
-        entries = build_notifications(session, notified, attached, secret_key=settings.secret_key)
-        if entries:
-            session.add_all(entries)
-            session.flush()
-            notify_ids = tuple(e.id for e in entries)
 
     new_ticket = match is None
     cap = (
@@ -418,6 +408,16 @@ def _file_customer_message(
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
+    notify_ids: tuple[int, ...] = ()
+    # History (mail from before the mailbox was added) and a held burst are not news.
+    if inbound.may_acknowledge and hold is None:
+        notified = ticket or session.get(Ticket, filed.id)
+        assert notified is not None
+        entries = build_notifications(session, notified, attached, secret_key=settings.secret_key)
+        if entries:
+            session.add_all(entries)
+            session.flush()
+            notify_ids = tuple(e.id for e in entries)
     _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(
         inbound.id,
