@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Sender identity types, as the ticket JSON's `sender.type` names them. `api`: an agent's
-# reply or note written through the REST API, its value the token's name.
+# reply or note written through the REST API, its value the token's name; `panel`: one
+# written in the admin panel, its value the user's e-mail address.
 SENDER_TYPES = (
     "email",
     "slack",
@@ -22,6 +23,7 @@ SENDER_TYPES = (
     "x",
     "generic",
     "api",
+    "panel",
 )
 
 
