@@ -31,7 +31,7 @@ from mailbot.timeutil import utcnow
 from mailbot.web.passwords import create_user
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
-from tests.fixtures.platforms import ChatDesk, as_bytes
+from tests.fixtures.platforms import ChatDesk, as_bytes, slack
 from tests.fixtures.platforms import telegram as tg
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -373,3 +373,66 @@ def test_a_webhook_target_receives_each_customer_message_signed_and_retried(
     desk.run()
     assert len(hook.received) == 3
     assert json.loads(hook.received[-1][1])["message"]["message_id"] == "order.2@mail.gmail.test"
+
+
+TEAM_CHANNEL = "C0TEAM0001"
+
+
+@pytest.fixture
+def slack_team_desk(chat_desk: ChatDesk, desk: Desk, support: tuple[str, str]) -> ChatDesk:
+    """A mail desk whose support queue is posted to the team's Slack channel."""
+    chat_desk.api.credentials["slack"] = slack.BOT_TOKEN
+    chat_desk.add_channel(
+        ChannelSpec(
+            "slack",
+            "acme",
+            secret=slack.SIGNING_SECRET,
+            token=slack.BOT_TOKEN,
+            api_base=chat_desk.api.base("slack"),
+        )
+    )
+    spec = TargetSpec(queue="support", kind="slack", address=TEAM_CHANNEL, slack_channel="acme")
+    _target(desk.runtime, spec)
+    return chat_desk
+
+
+def test_a_mail_ticket_is_posted_to_the_teams_slack_channel_and_answered_from_its_thread(
+    slack_team_desk: ChatDesk, desk: Desk, support: tuple[str, str]
+) -> None:
+    chat = slack_team_desk
+    desk.dovecot.append(*support, customer_mail("order.1@mail.gmail.test"))
+    desk.run()
+    [ticket] = desk.tickets()
+    [ack] = desk.smtp.wait_for(1)
+    [post_call] = chat.api.calls_to("slack")
+    assert post_call.json["channel"] == TEAM_CHANNEL
+    text = post_call.json["text"]
+    assert ticket["ref"] in text and "todavía no ha llegado" in text
+    assert "Customer: Ana García <ana.garcia@gmail.test>" in text and "Priority: normal" in text
+    [notification] = [e for e in chat.outbox() if e.kind == "notification"]
+    assert notification.status == "sent" and notification.external_id
+
+    # Our own post comes back as an event: no ticket. A colleague answers in its thread,
+    # without mentioning the bot.
+    own = slack.own_message(text, channel=TEAM_CHANNEL)
+    answer = slack.message(
+        "Hola Ana, sale hoy mismo por mensajero.",
+        user=slack.COLLEAGUE,
+        channel=TEAM_CHANNEL,
+        channel_type="channel",
+        thread_ts=notification.external_id,
+    )
+    for event in (own, answer):
+        body = as_bytes(slack.envelope(event))
+        assert chat.post("/webhooks/slack/acme", body, slack.signed_headers(body)).status_code == 200
+    chat.work()
+    _, relayed = desk.smtp.wait_for(2)
+    assert relayed.rcpt_tos == ["ana.garcia@gmail.test"]
+    assert relayed.message["In-Reply-To"] == "<order.1@mail.gmail.test>"
+    assert _text(relayed).strip() == "Hola Ana, sale hoy mismo por mensajero."
+    [shown] = desk.tickets()
+    assert [m["kind"] for m in shown["messages"]] == ["customer", "agent"]
+    assert shown["messages"][1]["sender"]["type"] == "slack"
+    assert shown["messages"][1]["sender"]["value"] == slack.COLLEAGUE
+    assert len(chat.api.calls_to("slack")) == 1  # nothing more posted: not news, not acknowledged
+    assert ack.rcpt_tos == ["ana.garcia@gmail.test"]
