@@ -299,7 +299,7 @@ def test_poll_once_exits_non_zero_when_a_mailbox_fails(
 
 
 def test_delivery_targets_from_the_command_line(fresh_env: dict[str, str]) -> None:
-    """Issue 10's contract: `mailbot delivery add QUEUE --email | --slack --channel-id | --webhook --secret`."""
+    """Issue 10's contract: `mailbot delivery add QUEUE --email | --slack --channel-id | --webhook`."""
     env = fresh_env
     ok(mailbot(env, "db", "upgrade"))
     ok(mailbot(env, "channel", "add", "slack", "acme", "--secret", "signing", "--token", "xoxb-1"))
