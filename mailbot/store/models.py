@@ -279,8 +279,8 @@ class OutboxEntry(Base):
     # Telegram chat_id, a phone number ...): a JSON object of strings.
     channel_fields: Mapped[str] = mapped_column(Text, default="{}")
     # The id the platform gave the sent message (Slack ts, Telegram message_id, wamid):
-    # agent replies thread on it.
-    external_id: Mapped[str | None] = mapped_column(String(500))
+    # agent replies thread on it, and a reply in a notification's Slack thread finds it.
+    external_id: Mapped[str | None] = mapped_column(String(500), index=True)
     to_address: Mapped[str] = mapped_column(String(320), index=True)
     from_address: Mapped[str] = mapped_column(String(320))
     # The display name beside from_address (an agent's name on a relayed reply).

@@ -1,5 +1,5 @@
-"""Delivery to agents: per-queue delivery targets, and a display name on outbox rows
-(an agent's name on the reply relayed to the customer)
+"""Delivery to agents: per-queue delivery targets, a display name on outbox rows (an
+agent's name on the reply relayed to the customer), outbox rows found by the platform's id
 
 Revision ID: 0009
 Revises: 0008 (assigned; see down_revision)
@@ -38,12 +38,15 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("from_name", sa.String(length=320), nullable=False, server_default=""))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        # A reply in a notification's Slack thread is matched by the post's ts.
+        batch_op.create_index(batch_op.f("ix_outbox_external_id"), ["external_id"], unique=False)
         # The default only filled the existing rows; the model sets the value.
         batch_op.alter_column("from_name", server_default=None)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_external_id"))
         batch_op.drop_column("from_name")
     op.drop_index(op.f("ix_delivery_targets_queue"), table_name="delivery_targets")
     op.drop_table("delivery_targets")
