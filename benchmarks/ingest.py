@@ -306,7 +306,7 @@ def parse_floor(dovecot: DovecotServer, user: str, password: str, batch_size: in
     step can go faster than this in one process; msg/s."""
     from mailbot.pipeline.normalize import normalize_email
 
-    # langdetect loads its language profiles on first use (about a second): not per message.
+    # lingua loads its language models on first use (a few seconds): not per message.
     normalize_email(b"From: a@b.test\r\n\r\nHola, mi pedido no ha llegado todavia.\r\n",
                     staff_domains=frozenset(), default_language="en", max_attachment_bytes=1024)
     started = time.monotonic()

@@ -1,19 +1,23 @@
 """Which language a customer wrote in, as an ISO 639-1 code.
 
-langdetect (a port of Google's language-detection, character n-grams over
-Wikipedia profiles) is good on paragraphs but guesses on one-line messages:
-"Hola, mi pedido no ha llegado" can come back as Catalan or Galician.  A support
-message is often that short, so its answer is blended with a score of function
-words for the six languages we answer in; the longer the text, the more
-langdetect's view counts.
+Lingua (lingua-language-detector) names the language: character n-gram models of one to
+five letters, built for text as short as a chat message, where langdetect, which the blend
+used before, guessed ("Hola, mi pedido no ha llegado" came back Catalan or Galician).  A
+vote of the function words and greetings of the six languages we answer in still steadies
+it on the shortest messages ("Danke", "Bonsoir"), where a few letters say too little; the
+longer the text, the more lingua's view counts.  benchmarks/language.py measures both on
+tests/language/labelled.jsonl.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections import defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
 
 SUPPORTED = ("en", "es", "it", "pt", "fr", "de")
 
@@ -76,37 +80,52 @@ _CUT_RE = re.compile(
     r"|confidentiality notice|disclaimer:)",
     re.IGNORECASE | re.MULTILINE,
 )
-_MAX_CHARS = 3000  # the opening of a message says enough, and langdetect is slow on long text
-_LANGDETECT_MIN_LETTERS = 8
-_LANGDETECT_MIN_WORDS = 3
+_MAX_CHARS = 3000  # the opening of a message says enough
+# Lingua's time grows with the text (about 3 ms for 1,000 characters, 5 ms for 3,000 on one
+# core) and its trigram scores have long settled by then.
+_LINGUA_MAX_CHARS = 1000
 _DECISIVE_HITS = 4
 _DECISIVE_SHARE = 0.75
 
-
-# The languages langdetect weighs. Its cost grows with their number (55 by default);
-# these are the ones a European support desk meets, plus the big scripts, so a message
-# in, say, Dutch or Russian is still named rightly.
-_LANGDETECT_LANGUAGES = (
-    "es", "it", "en", "pt", "fr", "de", "ca", "nl", "ro", "pl", "sv", "da", "no", "fi",
-    "cs", "el", "tr", "ru", "uk", "ar", "he", "zh-cn", "ja", "ko",
-)  # fmt: skip
-_LANGDETECT_TRIALS = 3  # langdetect's default 7 buys stability our stopword vote already gives
+# Languages that a few words in ours are easily taken for: weighed equally, lingua calls
+# "factura incorrecta" Catalan and "ok super danke" Dutch.  They stay in, so that a Catalan,
+# Romanian or Dutch customer is named rightly, but a message is that much likelier to be in
+# a language we answer in.  Galician has no lingua model; it comes out as Portuguese.
+_CONFUSABLE = ("ca", "ro", "nl")
+_SHORT_TEXT_LANGUAGES = (*SUPPORTED, *_CONFUSABLE)
+_SUPPORTED_PRIOR = 4.0
+# Beyond those, the languages a European support desk meets and the big scripts, so that a
+# message in, say, Polish or Russian is still named rightly.
+_OTHERS = ("pl", "sv", "da", "nb", "fi", "cs", "el", "tr", "ru", "uk", "ar", "he", "zh", "ja", "ko")
+# Lingua's low accuracy mode loads only its trigram models and, its author says, loses
+# nothing on text of 120 characters or more (lingua-rs issue 119); measured here, from 120
+# letters on both modes give the very same confidences.  For all the languages above those
+# cost 70 MB and a fraction of a second to load; the models of one to five letters, which
+# short text needs, about 250 MB and two seconds for the nine short-text languages alone.
+_TRIGRAMS_ONLY_LETTERS = 120
+# A short text the nine short-text languages cannot have written (another script, Polish
+# letters) is left to the wide detector when it is this sure.
+_OTHER_LANGUAGE_CONFIDENCE = 0.95
+_LINGUA_MIN_LETTERS = 8  # "Danke" is Danish and "ok" Dutch to lingua: below this it is noise
+_LINGUA_WEIGHT_WORDS = 4  # lingua's share: a third at 2 words, two thirds at 8, 93% at 50
+_MIN_SCORE = 0.3
 
 
 @functools.cache
-def _langdetect_factory():
-    """Built once, on first use, and seeded: langdetect samples randomly, and an unseeded
-    detector can answer differently for the same text from one run to the next."""
-    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+def _short_detector() -> LanguageDetector:
+    """Built once per process, on first use, as the wide one: its models take seconds to load."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-    factory = DetectorFactory()
-    factory.set_seed(0)
-    profiles = []
-    for lang in _LANGDETECT_LANGUAGES:
-        with open(os.path.join(PROFILES_DIRECTORY, lang), encoding="utf-8") as handle:
-            profiles.append(handle.read())
-    factory.load_json_profile(profiles)
-    return factory
+    codes = [IsoCode639_1.from_str(code) for code in _SHORT_TEXT_LANGUAGES]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+
+
+@functools.cache
+def _wide_detector() -> LanguageDetector:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [IsoCode639_1.from_str(code) for code in (*_SHORT_TEXT_LANGUAGES, *_OTHERS)]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_low_accuracy_mode().build()
 
 
 def _main_text(text: str) -> str:
@@ -140,16 +159,11 @@ def _stopword_hits(tokens: list[str]) -> dict[str, float]:
     return scores
 
 
-def _shares(hits: dict[str, float]) -> dict[str, float]:
-    total = sum(hits.values())
-    return {lang: score / total for lang, score in hits.items()} if total else {}
-
-
 def _decisive(hits: dict[str, float]) -> str | None:
     """The language the function words alone settle, or None when they leave doubt.
 
-    langdetect costs about 5 ms a call, most of the pipeline's time per message; with
-    this many function words and this clear a lead it has never changed the answer."""
+    Lingua is most of the time a long message costs; with this many function words and
+    this clear a lead it has not changed the answer on the labelled set."""
     ranked = sorted(hits.values(), reverse=True)
     if not ranked or sum(ranked) < _DECISIVE_HITS:
         return None
@@ -158,18 +172,40 @@ def _decisive(hits: dict[str, float]) -> str | None:
     return max(hits, key=lambda lang: hits[lang])
 
 
-def _langdetect_scores(text: str) -> dict[str, float]:
-    from langdetect import LangDetectException
+def _shares(scores: dict[str, float]) -> dict[str, float]:
+    total = sum(scores.values())
+    return {lang: score / total for lang, score in scores.items() if score > 0} if total else {}
 
-    try:
-        detector = _langdetect_factory().create()
-        detector.n_trial = _LANGDETECT_TRIALS
-        detector.append(text)
-        found = detector.get_probabilities()
-    except LangDetectException:  # no usable features, e.g. only symbols
-        return {}
-    # langdetect says "zh-cn"/"zh-tw"; ISO 639-1 has only "zh".
-    return {str(lang.lang).split("-")[0]: float(lang.prob) for lang in found}
+
+def _confidences(detector: LanguageDetector, text: str) -> dict[str, float]:
+    return {
+        found.language.iso_code_639_1.name.lower(): found.value
+        for found in detector.compute_language_confidence_values(text)
+    }
+
+
+def _lingua_scores(text: str, letters: int) -> dict[str, float]:
+    """Lingua's confidences, the languages we answer in weighed up against the rest."""
+    text = text[:_LINGUA_MAX_CHARS]
+    wide = _confidences(_wide_detector(), text)
+    top = max(wide, key=lambda lang: wide[lang], default=None)
+    short = letters < _TRIGRAMS_ONLY_LETTERS and (
+        top is None or top in _SHORT_TEXT_LANGUAGES or wide[top] < _OTHER_LANGUAGE_CONFIDENCE
+    )
+    found = _confidences(_short_detector(), text) if short else wide
+    return _shares({lang: p * (_SUPPORTED_PRIOR if lang in SUPPORTED else 1.0) for lang, p in found.items()})
+
+
+def _decide(scores: dict[str, float], hint: str | None, fallback: str) -> str:
+    if hint in scores:
+        scores = {**scores, hint: scores[hint] + 0.05}
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    if not ranked or ranked[0][1] < _MIN_SCORE:
+        return fallback
+    # A dead heat ("Pedido" is Spanish and Portuguese) is undecided, not alphabetical.
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1e-6:
+        return fallback
+    return ranked[0][0]
 
 
 def detect_language(text: str, *, hint: str | None = None, default: str = "en") -> str:
@@ -185,25 +221,12 @@ def detect_language(text: str, *, hint: str | None = None, default: str = "en") 
     settled = _decisive(hits)
     if settled is not None:
         return settled
-    stopwords = _shares(hits)
-    # langdetect answers "Danke" with Danish and "ok" with Slovak, each at 99.99%:
-    # alone, it needs a few words before its answer means anything.
-    if not stopwords and len(tokens) < _LANGDETECT_MIN_WORDS:
-        return fallback
+    words = _shares(hits)
     letters = sum(len(t) for t in tokens)
-    detected = _langdetect_scores(main) if letters >= _LANGDETECT_MIN_LETTERS else {}
-    # Trust langdetect more as the text grows: 14% at 2 words, a third at 6, 80% at 50.
-    weight = len(tokens) / (len(tokens) + 12) if stopwords else 1.0
+    detected = _lingua_scores(main, letters) if letters >= _LINGUA_MIN_LETTERS else {}
+    weight = len(tokens) / (len(tokens) + _LINGUA_WEIGHT_WORDS) if words else 1.0
     combined = {
-        lang: weight * detected.get(lang, 0.0) + (1 - weight) * stopwords.get(lang, 0.0)
-        for lang in sorted({*stopwords, *detected})
+        lang: weight * detected.get(lang, 0.0) + (1 - weight) * words.get(lang, 0.0)
+        for lang in sorted({*words, *detected})
     }
-    if hint in combined:
-        combined[hint] += 0.05
-    ranked = sorted(combined.items(), key=lambda item: item[1], reverse=True)
-    if not ranked or ranked[0][1] < 0.3:
-        return fallback
-    # A dead heat ("Pedido" is Spanish and Portuguese) is undecided, not alphabetical.
-    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1e-6:
-        return fallback
-    return ranked[0][0]
+    return _decide(combined, hint, fallback)

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from rq import SimpleWorker
 
+from mailbot.handoff import ReadyPump, pump_once
 from mailbot.queue import QUEUE_NAMES, queue
 from mailbot.recovery import recover_pending_work
 from mailbot.runtime import Runtime
@@ -32,6 +33,10 @@ class MailbotWorker(SimpleWorker):
 
 
 def run_worker(runtime: Runtime, *, burst: bool, with_scheduler: bool = True) -> None:
+    # Webhook events handed over while no worker ran become jobs before recovery looks,
+    # so recovery does not enqueue them a second time.
+    while pump_once(runtime, wait_seconds=0):
+        pass
     recover_pending_work(runtime)
     worker = MailbotWorker(
         [queue(runtime, name) for name in QUEUE_NAMES],
@@ -39,4 +44,11 @@ def run_worker(runtime: Runtime, *, burst: bool, with_scheduler: bool = True) ->
         maintenance_interval=MAINTENANCE_SECONDS,
     )
     worker.runtime = runtime
-    worker.work(burst=burst, with_scheduler=with_scheduler and not burst, logging_level="WARNING")
+    pump = None if burst else ReadyPump(runtime)
+    if pump is not None:
+        pump.start()
+    try:
+        worker.work(burst=burst, with_scheduler=with_scheduler and not burst, logging_level="WARNING")
+    finally:
+        if pump is not None:
+            pump.stop()

@@ -109,5 +109,5 @@ def receive(channel_type: str, name: str) -> Response:
     if isinstance(found, Reply):
         return _respond(found)
     stored = store_events(runtime(), config.id, channel_type, name, found) if found else []
-    log.info("%s/%s: %s events, %s new", channel_type, name, len(found), len(stored))
+    log.debug("%s/%s: %s events, %s new", channel_type, name, len(found), len(stored))
     return Response("ok\n", status=200, content_type="text/plain")

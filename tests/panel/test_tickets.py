@@ -103,3 +103,27 @@ def test_ticket_page_shows_the_staff_note_and_the_spoof_warning(agent_client: Fl
         assert ticket is not None and ticket.contact.email == "mallory@evil.test"
         assert ticket.contact.name == ""  # never named after the address it poses as
         assert [e.to_address for e in s.scalars(select(OutboxEntry))] == ["mallory@evil.test"]
+
+
+def test_ticket_page_shows_each_messages_channel(agent_client: FlaskClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.channels import ChannelSpec, add_channel
+    from mailbot.runtime import current_runtime
+    from mailbot.worker import run_worker
+    from tests.fixtures.platforms import as_bytes
+    from tests.fixtures.platforms import generic as fx
+    from tests.panel.conftest import SECRET_KEY
+
+    spec = ChannelSpec("generic", "crm", secret=fx.SECRET, api_base="http://127.0.0.1:9")
+    with sessions.begin() as s:
+        add_channel(s, spec, SECRET_KEY)
+    body = as_bytes(fx.submission("Hola, la app no me deja pagar con Bizum"))
+    answer = agent_client.post("/webhooks/generic/crm", data=body, headers=fx.signed_headers(body))
+    assert answer.status_code == 200
+    run_worker(current_runtime(), burst=True)
+    with sessions() as s:
+        ticket = s.scalar(select(Ticket))
+        assert ticket is not None
+        ref = ticket.ref
+    page = agent_client.get(f"/tickets/{ref}").get_data(as_text=True)
+    assert "no me deja pagar con Bizum" in page
+    assert "via generic" in page
