@@ -150,7 +150,7 @@ def list_messages(ref: str) -> Response:
         ),
     },
 )
-def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
+def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
     ticket = _ticket_or_404(ref, children=False)
     token = g.api_token
     try:
@@ -173,8 +173,7 @@ def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int, dict[
         except (redis.ConnectionError, redis.TimeoutError) as error:
             # Committed, so promised: the workers' recovery finds the pending row.
             log.warning("reply %s stored; its delivery is left to recovery: %s", entry.key, error)
-    location = f"{bp.url_prefix}/tickets/{ticket.ref}/messages"
-    return jsonify(message_json(message)), 201, {"Location": location}
+    return jsonify(message_json(message)), 201
 
 
 @operation(

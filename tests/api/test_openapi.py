@@ -63,7 +63,7 @@ def test_the_api_answers_as_its_document_says(api: Api, seeded_ref: str) -> None
             @settings(
                 max_examples=examples,
                 deadline=None,
-                database=None,  # nothing written into the work tree
+                database=None,  # no example database: each run draws afresh, within its bounds
                 suppress_health_check=list(HealthCheck),
             )
             def check(case: Case) -> None:
