@@ -242,6 +242,9 @@ def _file_agent_answer(
     """An agent's answer: relayed (the agent message and its outbox row are written), or
     held on the ticket it names with the reason. Never a ticket, never acknowledged."""
     ticket = relayed.ticket
+    if relayed.duplicate and ticket is not None:
+        _record(inbound, InboundStatus.DUPLICATE, verdict, ticket.id, now)
+        return Outcome(inbound.id, "duplicate", verdict.kind, ticket.ref, relayed.reason)
     if not relayed.relayed and ticket is not None:
         _attach(session, ticket.id, inbound, msg, HELD, relayed.reason, digest)
         log.warning("inbound %s held on %s: %s", inbound.id, ticket.ref, relayed.reason)

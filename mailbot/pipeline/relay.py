@@ -18,14 +18,15 @@ load what it needs and act in the caller's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.message import EVENT_MESSAGE, InboundMessage
-from mailbot.pipeline.agent_reply import ReplyRefused
+from mailbot.pipeline.agent_reply import ReplyRefused, relayed_reply_key
 from mailbot.pipeline.classify import CUSTOMER, Verdict
 from mailbot.pipeline.refs import AgentAddress, parse_agent_reply_address
 from mailbot.statuses import TicketStatus
@@ -35,6 +36,9 @@ from mailbot.ticket_changes import Author, add_agent_message
 from mailbot.timeutil import utcnow
 
 HELD = "held"
+# A Slack user mention (<@U0LAN0Z89>, api.slack.com/reference/surfaces/formatting): the
+# team's ids mean nothing to the customer, and the one of our bot least of all.
+_SLACK_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*")
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,14 @@ def _customer_addresses(ticket: Ticket) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Relayed:
-    """What became of an agent's answer: relayed (with its outbox row) or held, and why."""
+    """What became of an agent's answer: relayed (with its outbox row) or held, and why;
+    `duplicate`: relayed before (a second copy of the same mail or Slack message)."""
 
     ticket: Ticket | None
     relayed: bool
     reason: str
     outbox_id: int | None = None
+    duplicate: bool = False
 
 
 def relay_agent_mail(
@@ -131,9 +137,7 @@ def relay_agent_mail(
     )
     if not decision.relay:
         return Relayed(ticket, False, decision.reason)
-    return _relay(
-        session, ticket, msg.text, Author("email", sender, msg.sender_name), settings, decision, digest
-    )
+    return _relay(session, ticket, msg, Author("email", sender, msg.sender_name), settings, decision, digest)
 
 
 def notification_of_thread(session: Session, msg: InboundMessage) -> OutboxEntry | None:
@@ -161,26 +165,40 @@ def relay_slack_thread(
         return Relayed(None, False, "a reply in the thread of a notification whose ticket is gone")
     if ticket.status == TicketStatus.CLOSED:
         return Relayed(ticket, False, "the ticket is closed: it opens again when the customer writes")
-    if not msg.text.strip():
+    text = _SLACK_MENTION.sub("", msg.text).strip()
+    if not text:
         return Relayed(ticket, False, "no text to relay")
+    msg = replace(msg, text=text)
     author = Author("slack", msg.sender_address, msg.sender_name)
     decision = RelayDecision(True, "reply in the notification's thread")
-    return _relay(session, ticket, msg.text, author, settings, decision, None)
+    return _relay(session, ticket, msg, author, settings, decision, None)
 
 
 def _relay(
     session: Session,
     ticket: Ticket,
-    text: str,
+    msg: InboundMessage,
     author: Author,
     settings: Settings,
     decision: RelayDecision,
     digest: str | None,
 ) -> Relayed:
+    # Exactly once per agent message, however many copies arrive (two mailboxes, Slack's
+    # `message` and `app_mention` events for one post): the promise is keyed by its id.
+    key = relayed_reply_key(msg.channel, msg.message_id) if msg.message_id else None
+    if key and session.scalar(select(OutboxEntry.id).where(OutboxEntry.key == key)) is not None:
+        return Relayed(ticket, False, f"already relayed ({key})", duplicate=True)
     try:
         # Where to answer is found before anything is written: a refusal leaves nothing.
         message, entry = add_agent_message(
-            session, ticket, text, internal=False, author=author, settings=settings, now=utcnow()
+            session,
+            ticket,
+            msg.text,
+            internal=False,
+            author=author,
+            settings=settings,
+            now=utcnow(),
+            outbox_key=key,
         )
     except ReplyRefused as error:
         return Relayed(ticket, False, f"cannot be relayed: {error}")

@@ -436,3 +436,28 @@ def test_a_mail_ticket_is_posted_to_the_teams_slack_channel_and_answered_from_it
     assert shown["messages"][1]["sender"]["value"] == slack.COLLEAGUE
     assert len(chat.api.calls_to("slack")) == 1  # nothing more posted: not news, not acknowledged
     assert ack.rcpt_tos == ["ana.garcia@gmail.test"]
+
+    # A reply that mentions the bot comes as two events, `message` and `app_mention`, for
+    # one post (api.slack.com/events/app_mention): relayed once.
+    mention = slack.message(
+        f"<@{slack.BOT_USER}> y el número de seguimiento es ES123.",
+        user=slack.COLLEAGUE,
+        channel=TEAM_CHANNEL,
+        channel_type="channel",
+        thread_ts=notification.external_id,
+    )
+    same_post = {
+        **slack.app_mention(mention["text"], channel=TEAM_CHANNEL, user=slack.COLLEAGUE),
+        "ts": mention["ts"],
+        "event_ts": mention["ts"],
+        "thread_ts": notification.external_id,
+    }
+    for event in (mention, same_post):
+        body = as_bytes(slack.envelope(event))
+        assert chat.post("/webhooks/slack/acme", body, slack.signed_headers(body)).status_code == 200
+    chat.work()
+    chat.work()
+    to_customer = _mail_to(desk.smtp.wait_for(3), "ana.garcia@gmail.test")
+    assert len(to_customer) == 3
+    assert _text(to_customer[2]).strip() == "y el número de seguimiento es ES123."  # no Slack ids
+    assert [m["kind"] for m in desk.tickets()[0]["messages"]] == ["customer", "agent", "agent"]
