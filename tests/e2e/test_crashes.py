@@ -17,22 +17,11 @@ from sqlalchemy import func, select
 from mailbot.store.models import Inbound, OutboxEntry, Ticket
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
+from tests.fixtures.processes import mailbot_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 MESSAGES = 240
-
-
-def mailbot_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", *args],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Its own process group: the kill takes rq's scheduler child along, as a machine
-        # or container dying would, and leaves nothing running after the test.
-        start_new_session=True,
-    )
 
 
 def run_to_end(env: dict[str, str], *args: str) -> None:
