@@ -2,7 +2,7 @@
 
 A killed worker loses the rq job it was running, a flushed Redis loses every queued
 job; the rows they were about stay `received` or `pending`. Workers run this at start
-and then periodically, so such rows are picked up again. Jobs are idempotent, so a
+and then periodically (see due_work.py), so such rows are picked up again. Jobs are idempotent, so a
 row enqueued twice is harmless.
 
 Harmless but not free: under a backlog (thousands of messages at once) most waiting
@@ -14,10 +14,11 @@ So rows that a job still waiting in a queue carries are left alone.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rq.job import Job
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailbot import outbox
 from mailbot.queue import INBOUND_QUEUE, OUTBOX_QUEUE, enqueue_delivery, enqueue_processing, queue
@@ -69,6 +70,44 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
     if inbound_ids or outbox_ids:
         log.info("recovered %s inbound and %s outbox rows", len(inbound_ids), len(outbox_ids))
     return len(inbound_ids), len(outbox_ids)
+
+
+def enqueue_due_retries(runtime: Runtime) -> int:
+    """Enqueue outbox rows whose next attempt is due (a temporary failure's retry, a claim
+    given back); returns how many. New rows are not looked at: their job carries them.
+
+    Called every few seconds, so cheap when nothing is due: one query on the few
+    pending rows; the queue is read only when there is something to compare with it.
+    """
+    now = utcnow()
+    with runtime.sessions() as session:
+        due = _due_retries(session, now)
+    if not due:
+        return 0
+    queued = _ids_queued(runtime, OUTBOX_QUEUE)
+    # Read again after the queue, the order used above: a row whose job left the queue
+    # meanwhile has most likely been claimed by now (if not, it is delivered once anyway).
+    with runtime.sessions() as session:
+        outbox_ids = [row_id for row_id in _due_retries(session, now) if row_id not in queued]
+    for start in range(0, len(outbox_ids), BATCH):
+        enqueue_delivery(runtime, outbox_ids[start : start + BATCH])
+    if outbox_ids:
+        log.info("enqueued %s due outbox retries", len(outbox_ids))
+    return len(outbox_ids)
+
+
+def _due_retries(session: Session, now: datetime) -> list[int]:
+    return list(
+        session.scalars(
+            select(OutboxEntry.id)
+            .where(
+                OutboxEntry.status == "pending",
+                OutboxEntry.attempts > 0,
+                OutboxEntry.next_attempt_at <= now,
+            )
+            .order_by(OutboxEntry.id)
+        )
+    )
 
 
 def _ids_queued(runtime: Runtime, name: str) -> set[int]:

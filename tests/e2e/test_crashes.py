@@ -7,7 +7,6 @@ import collections
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -17,22 +16,11 @@ from sqlalchemy import func, select
 from mailbot.store.models import Inbound, OutboxEntry, Ticket
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
-from tests.fixtures.processes import mailbot_process
+from tests.fixtures.processes import mailbot_process, run_to_end
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 MESSAGES = 240
-
-
-def run_to_end(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mailbot.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def kill_when(process: subprocess.Popen[bytes], condition: Callable[[], bool], timeout: float = 60) -> None:
