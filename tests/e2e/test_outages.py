@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 
 from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.runtime import Runtime
+from mailbot.sources.imap_sync import Suspects
+from mailbot.sources.poller import run_forever
 from mailbot.store.models import Inbound, OutboxEntry, Ticket
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail, mailbox_id, mailbox_row, outbox_rows, wait_until
@@ -46,18 +49,26 @@ def append(desk: Desk, mailbox: tuple[str, str], n: int, tag: str) -> tuple[str,
     return message_id, time.monotonic()
 
 
+def still_received(desk: Desk) -> int:
+    """Inbound rows not filed yet."""
+    with desk.runtime.sessions() as session:
+        count = session.scalar(select(func.count()).select_from(Inbound).where(Inbound.status == "received"))
+    return count or 0
+
+
 def assert_answered_once(desk: Desk, clock: AckClock, count: int) -> None:
     with desk.runtime.sessions() as session:
-        received = session.scalar(
-            select(func.count()).select_from(Inbound).where(Inbound.status == "received")
-        )
         per_contact = collections.Counter(t.contact.email for t in session.scalars(select(Ticket)))
-    assert received == 0
+    assert still_received(desk) == 0
     assert len(per_contact) == count and set(per_contact.values()) == {1}, "one ticket per message"
     assert len(clock.counts) == count and set(clock.counts.values()) == {1}, "everyone answered once"
     assert {row.status for row in outbox_rows(desk.runtime)} == {"sent"}
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "restartable_redis", [True, False], indirect=True, ids=["redis-keeps-its-data", "redis-loses-its-data"]
+)
 def test_a_redis_restart_under_a_poller_and_a_worker_delays_mail_by_seconds(
     desk: Desk,
     support: tuple[str, str],
@@ -89,8 +100,8 @@ def test_a_redis_restart_under_a_poller_and_a_worker_delays_mail_by_seconds(
             answered_during = clock.wait_for(during, timeout=WITHIN_SECONDS + 10)
             answered_after = clock.wait_for(after, timeout=WITHIN_SECONDS + 10)
             assert poller.poll() is None and worker.poll() is None, "both processes rode it out"
-            # The lease came back with Redis's data, and the poller went on with it
-            # instead of waiting out its own lease.
+            # The poller went on with its own lease (come back with Redis's data, or
+            # taken again) instead of waiting out the old one.
             assert runtime.redis.get(lease_key) == token
         print(
             f"after the restart: held mail answered {answered_during - back:.2f} s after Redis was back, "
@@ -104,6 +115,55 @@ def test_a_redis_restart_under_a_poller_and_a_worker_delays_mail_by_seconds(
         stop_process(worker)
 
 
+def test_mail_stored_as_redis_went_away_is_handed_over_when_it_returns(
+    desk: Desk,
+    support: tuple[str, str],
+    mailbot_env: dict[str, str],
+    restartable_redis: RedisInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Redis stops between the sync's last word with it before storing a batch (clearing
+    the fetched UIDs from its suspects) and the enqueue of what it stored: the row is
+    durable but no job carries it, and the idle worker (which rides
+    out the outage inside rq, without a restart) has no reason to look for it for a
+    minute. The poller hands it over itself, first thing once Redis is back."""
+    env = {**mailbot_env, "MAILBOT_REDIS_URL": restartable_redis.url}
+    runtime = runtime_on(desk, restartable_redis)
+    discard = Suspects.discard
+    lost_at: list[float] = []
+
+    def discard_then_lose_redis(suspects: Suspects, uids: list[int]) -> None:
+        discard(suspects, uids)
+        if uids and not lost_at:
+            restartable_redis.stop()
+            lost_at.append(time.monotonic())
+
+    monkeypatch.setattr(Suspects, "discard", discard_then_lose_redis)
+    worker = mailbot_process(env, "worker", log=tmp_path / "worker.log")
+    stop = threading.Event()
+    poller = threading.Thread(target=run_forever, args=(runtime, stop), daemon=True)
+    try:
+        wait_for_worker(runtime, worker)
+        with AckClock(desk.smtp) as clock:
+            message_id, _ = append(desk, support, 0, "handoff")
+            poller.start()
+            wait_until(lambda: lost_at and still_received(desk) == 1, timeout=10)
+            time.sleep(2)
+            restartable_redis.start()
+            back = time.monotonic()
+            answered = clock.wait_for(message_id, timeout=WITHIN_SECONDS + 10)
+            assert worker.poll() is None and poller.is_alive()
+        print(f"stored mail answered {answered - back:.2f} s after Redis was back")
+        assert answered - back < WITHIN_SECONDS
+        assert_answered_once(desk, clock, 1)
+    finally:
+        stop.set()
+        poller.join(timeout=15)
+        stop_process(worker)
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("restartable_redis", [False], indirect=True, ids=["redis-loses-its-data"])
 def test_a_worker_rides_out_redis_stopping_mid_job_and_loses_nothing(
     desk: Desk,
@@ -120,11 +180,7 @@ def test_a_worker_rides_out_redis_stopping_mid_job_and_loses_nothing(
     run_to_end(env, "poll", "--once")  # three jobs of 40 wait in the queue
 
     def filing() -> bool:
-        with desk.runtime.sessions() as session:
-            done = session.scalar(
-                select(func.count()).select_from(Inbound).where(Inbound.status != "received")
-            )
-        return 5 < (done or 0) < 30
+        return 5 < count - still_received(desk) < 30
 
     worker = mailbot_process(env, "worker", log=tmp_path / "worker.log")
     try:
