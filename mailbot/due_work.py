@@ -5,7 +5,8 @@ to 405 s: the "every 30 s" recovery did not run while it idled, and SMTP retries
 a given second went out over a minute later, when some other job happened to arrive
 (issue 7). rq's scheduler would need its own process and a lock that a killed worker
 holds for minutes. This thread asks the database instead (the source of truth) every
-DUE_SECONDS: due retries then, lost jobs every RECOVERY_SECONDS.
+DUE_SECONDS: due retries then, lost jobs (and claims of dead workers) every
+RECOVERY_SECONDS. It also keeps its worker's working set alive (working.py).
 
 Cheap and idempotent: with nothing due a tick costs one indexed query; one worker per
 tick does it (a Redis key that expires with the tick), and a row enqueued twice is
@@ -22,20 +23,26 @@ from datetime import timedelta
 
 from mailbot.recovery import enqueue_due_retries, recover_pending_work
 from mailbot.runtime import Runtime
+from mailbot.working import WorkingSet
 
 log = logging.getLogger("mailbot.recovery")
 
 DUE_SECONDS = 2.0
-RECOVERY_SECONDS = 30.0
-# Inbound rows untouched for a minute have lost their job (a killed worker, a lost
-# Redis); younger ones are most likely still queued or being filed.
-LOST_AFTER = timedelta(minutes=1)
+RECOVERY_SECONDS = 5.0
+# Rows neither queued nor carried by a live worker's job (working.py) have lost their
+# job once they are this old; younger ones may be on their way into a queue.
+LOST_AFTER = timedelta(seconds=6)
 
 
 class DueWorkTimer(threading.Thread):
-    def __init__(self, runtime: Runtime) -> None:
+    """Every DUE_SECONDS: keep the worker's working set alive, and (`enqueue_due`) take
+    this tick's turn at due retries or at recovery."""
+
+    def __init__(self, runtime: Runtime, working: WorkingSet, *, enqueue_due: bool = True) -> None:
         super().__init__(name="due-work", daemon=True)
         self.runtime = runtime
+        self.working = working
+        self.enqueue_due = enqueue_due
         self.token = secrets.token_hex(8)
         self.stopped = threading.Event()
 
@@ -47,6 +54,9 @@ class DueWorkTimer(threading.Thread):
         next_recovery = time.monotonic() + RECOVERY_SECONDS
         failing = False
         while not self.stopped.wait(DUE_SECONDS):
+            self.working.refresh()
+            if not self.enqueue_due:
+                continue
             try:
                 if time.monotonic() >= next_recovery and self._turn("recovery", RECOVERY_SECONDS):
                     next_recovery = time.monotonic() + RECOVERY_SECONDS

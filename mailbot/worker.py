@@ -13,19 +13,22 @@ before the first start and after every such exit, and starts a fresh rq worker.
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import threading
 from types import FrameType
 from typing import Any
 
 import redis
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
+from rq.job import Job
 
 from mailbot.due_work import DueWorkTimer
-from mailbot.queue import QUEUE_NAMES, queue
+from mailbot.queue import QUEUE_NAMES, job_row_ids, queue
 from mailbot.recovery import recover_pending_work
 from mailbot.runtime import Runtime
+from mailbot.working import WorkingSet
 
 log = logging.getLogger("mailbot.worker")
 
@@ -40,10 +43,22 @@ class MailbotWorker(SimpleWorker):
     # minute between tries; ours should pick up a restarted Redis within seconds.
     max_connection_wait_time = REDIS_MAX_RETRY_SECONDS
     stopping = False
+    working: WorkingSet | None = None
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True  # rq's own flag is set only when a stop waits for a job
         super().request_stop(signum, frame)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if self.working is None:
+            super().execute_job(job, queue)
+            return
+        # Said before the job runs, so recovery leaves its rows alone while it does.
+        self.working.begin(queue.name, job_row_ids(job))
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self.working.end()
 
 
 def run_worker(runtime: Runtime, *, burst: bool) -> None:
@@ -51,9 +66,10 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
     Redis is never a reason to exit: the worker waits for it and starts again."""
     stop = threading.Event()
     signals = _StopSignals(stop)
-    timer = None if burst else DueWorkTimer(runtime)
-    if timer is not None:
-        timer.start()
+    working = WorkingSet(runtime, secrets.token_hex(8))
+    # A burst worker only keeps its working set alive; due work is for the long-lived ones.
+    timer = DueWorkTimer(runtime, working, enqueue_due=not burst)
+    timer.start()
     previous: MailbotWorker | None = None
     try:
         while True:
@@ -65,8 +81,9 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
             worker = previous = MailbotWorker(
                 [queue(runtime, name) for name in QUEUE_NAMES], connection=runtime.redis
             )
+            worker.working = working
             try:
-                recover_pending_work(runtime)
+                recover_pending_work(runtime, leave_running=False)
                 if stop.is_set():
                     return
                 worker.work(burst=burst, logging_level="WARNING")
@@ -83,8 +100,7 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
                 return
     finally:
         signals.restore()
-        if timer is not None:
-            timer.stop()
+        timer.stop()
 
 
 def _bury(worker: MailbotWorker) -> None:
