@@ -13,8 +13,9 @@ before the first start and after every such exit, and starts a fresh rq worker.
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import signal
+import socket
 import threading
 from types import FrameType
 from typing import Any
@@ -66,7 +67,7 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
     Redis is never a reason to exit: the worker waits for it and starts again."""
     stop = threading.Event()
     signals = _StopSignals(stop)
-    working = WorkingSet(runtime, secrets.token_hex(8))
+    working = WorkingSet(runtime, f"{socket.gethostname()}.{os.getpid()}")
     # A burst worker only keeps its working set alive; due work is for the long-lived ones.
     timer = DueWorkTimer(runtime, working, enqueue_due=not burst)
     timer.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from mailbot.queue import INBOUND_QUEUE, OUTBOX_QUEUE
 from mailbot.senders.smtp import MAX_CONNECTIONS
 from mailbot.store.models import Inbound, OutboxEntry, Ticket
 from tests.fixtures.mail import Desk
@@ -128,30 +130,31 @@ def test_killed_poller_loses_nothing_and_imports_nothing_twice(
 def test_a_killed_workers_mail_is_answered_by_another_worker_within_seconds(
     desk: Desk, support: tuple[str, str], mailbot_env: dict[str, str], tmp_path: Path, moment: str
 ) -> None:
-    """Two workers; one is killed in the middle of a job. The other one, idle or busy,
-    brings the dead one's rows back as soon as its working set lapses (working.py): its
-    unfiled mail, and its claims on acknowledgements it never began to send. Claims
-    and leases keep their production lengths, except the one-minute lease of the one
-    message being filed at the moment of the kill."""
+    """Two workers share the queues; one is killed in the middle of a job. The other
+    one brings the dead one's rows back as soon as its working set lapses (working.py):
+    its unfiled mail, and its claims on acknowledgements it never began to send.
+    Claims keep their production length; the processing lease of the one message being
+    filed at the moment of the kill is shortened from a minute to 5 s."""
     messages = 100
     env = {**mailbot_env, "MAILBOT_IMAP_BATCH_SIZE": "20", "MAILBOT_PROCESSING_LEASE_SECONDS": "5"}
     append_customer_mails(desk, *support, messages)
-    run_to_end(env, "poll", "--once")  # five jobs of 20 wait in the queue
+    # Both started, and done with their start-up recovery, before any work exists.
+    survivor = mailbot_process(env, "worker", log=tmp_path / "survivor.log")
+    victim = mailbot_process(env, "worker", log=tmp_path / "victim.log")
+    queue_name = {"filing": INBOUND_QUEUE, "delivering": OUTBOX_QUEUE}[moment]
+    working_key = f"mailbot:working:{queue_name}:{socket.gethostname()}.{victim.pid}"
 
     def filed() -> int:
         query = select(func.count()).select_from(Inbound).where(Inbound.status != "received")
         with desk.runtime.sessions() as session:
             return session.scalar(query) or 0
 
-    def claimed() -> bool:
+    def began(moment: str) -> bool:
         query = select(OutboxEntry.id).where(OutboxEntry.status == "claimed").limit(1)
+        if moment == "filing":
+            query = select(Inbound.id).where(Inbound.processing_started_at.is_not(None)).limit(1)
         with desk.runtime.sessions() as session:
             return session.scalar(query) is not None
-
-    condition = {
-        "filing": lambda: 10 < filed() < messages - 40,
-        "delivering": lambda: filed() < messages - 40 and claimed(),
-    }[moment]
 
     def settled() -> bool:
         """Every message filed and every promise sent, or held (killed during DATA)."""
@@ -163,11 +166,11 @@ def test_a_killed_workers_mail_is_answered_by_another_worker_within_seconds(
             and not statuses["pending"] + statuses["claimed"]
         )
 
-    victim = mailbot_process(env, "worker", log=tmp_path / "victim.log")
-    wait_for_worker(desk.runtime, victim)
-    survivor = mailbot_process(env, "worker", log=tmp_path / "survivor.log")
     try:
-        kill_when(victim, condition)
+        wait_for_worker(desk.runtime, victim, count=2)
+        run_to_end(env, "poll", "--once")  # five jobs of 20, for two workers
+        # Mid-job: filing has begun, or the job's rows are claimed for delivery.
+        kill_when(victim, lambda: bool(desk.runtime.redis.exists(working_key)) and began(moment))
         killed_at = time.monotonic()
         wait_until(settled, timeout=45, interval=0.05)
         late = time.monotonic() - killed_at
