@@ -34,6 +34,9 @@ IDLE_WAKE_SECONDS = 5
 IDLE_SETTLE_SECONDS = 1
 # A lost Redis is looked for this often: a restart takes seconds, and mail waits for it.
 REDIS_RETRY_SECONDS = 1
+# A mailbox leased by another poller is asked for this often (at most a third of the
+# lease): a dead poller's lease then changes hands seconds after it expires.
+LEASE_RETRY_SECONDS = 5
 FULL_SYNC_SECONDS = 300
 POLL_SECONDS = 60
 MAX_BACKOFF_SECONDS = 300
@@ -141,7 +144,9 @@ class MailboxWatcher(threading.Thread):
         while not self.stop.is_set():
             try:
                 if not self.lease.acquire():
-                    self.stop.wait(self.runtime.settings.poller_lease_seconds / 3)
+                    # Another poller has it; asking is cheap, and when it dies its
+                    # mailbox should not wait long for someone to notice.
+                    self.stop.wait(min(LEASE_RETRY_SECONDS, self.runtime.settings.poller_lease_seconds / 3))
                     continue
                 if redis_lost:
                     log.warning("mailbox %s: Redis is back, resuming", self.mailbox_id)
@@ -190,6 +195,9 @@ class MailboxWatcher(threading.Thread):
                 # Short first round: mail that came between our last command and IDLE is
                 # announced only when the IDLE ends (see imap_idle).
                 wait = IDLE_SETTLE_SECONDS
+                # Without IDLE the folder is polled; either way we wake every few
+                # seconds to renew the lease.
+                resync_after = FULL_SYNC_SECONDS if can_idle else POLL_SECONDS
                 while not self.stop.is_set():
                     if not self.lease.renew():
                         log.warning("mailbox %s: lease lost, stepping back", mailbox.name)
@@ -197,7 +205,7 @@ class MailboxWatcher(threading.Thread):
                     if self._wait_for_mail(client, can_idle, wait):
                         break
                     wait = IDLE_WAKE_SECONDS
-                    if time.monotonic() - synced_at > FULL_SYNC_SECONDS:
+                    if time.monotonic() - synced_at > resync_after:
                         break
         finally:
             _logout(client)
@@ -216,10 +224,10 @@ class MailboxWatcher(threading.Thread):
             log.info("mailbox %s: mail arrived during the sync, syncing again", mailbox.name)
 
     def _wait_for_mail(self, client: IMAPClient, can_idle: bool, seconds: float) -> bool:
-        if not can_idle:
-            self.stop.wait(min(POLL_SECONDS, self.runtime.settings.poller_lease_seconds / 3))
-            return True
-        return idle_for_mail(client, seconds)
+        if can_idle:
+            return idle_for_mail(client, seconds)
+        self.stop.wait(seconds)
+        return False
 
 
 def run_forever(
