@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.config import load_settings
+from mailbot.devservers.ack_clock import AckClock
 from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.runtime import Runtime
 from mailbot.sources.imap_sync import Suspects
@@ -26,7 +27,7 @@ from mailbot.sources.poller import run_forever
 from mailbot.store.models import Inbound, OutboxEntry, Ticket
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail, mailbox_id, mailbox_row, outbox_rows, wait_until
-from tests.fixtures.processes import AckClock, mailbot_process, run_to_end, stop_process, wait_for_worker
+from tests.fixtures.processes import mailbot_process, run_to_end, stop_process, wait_for_worker
 
 pytestmark = pytest.mark.slow
 

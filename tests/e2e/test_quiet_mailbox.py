@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.devservers.ack_clock import AckClock
 from mailbot.locks import Lease
 from mailbot.runtime import Runtime
 from mailbot.sources.poller import run_forever
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail, mailbox_row, wait_until
-from tests.fixtures.processes import AckClock, mailbot_process, stop_process, wait_for_worker
+from tests.fixtures.processes import mailbot_process, stop_process, wait_for_worker
 
 ANSWER_WITHIN_SECONDS = 3.0
 
