@@ -176,7 +176,7 @@ class Children:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
+        log = (self.log_dir / f"{name}.log").open("ab")  # a restarted process adds to its log
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mailbot.cli", *args],

@@ -222,6 +222,8 @@ class MailboxWatcher(threading.Thread):
             if settled(client, folder, report.uidnext):
                 return
             log.info("mailbox %s: mail arrived during the sync, syncing again", mailbox.name)
+            if not self.lease.renew():
+                raise LeaseLost(f"mailbox {mailbox.name}: lease lost between syncs; another poller goes on")
 
     def _wait_for_mail(self, client: IMAPClient, can_idle: bool, seconds: float) -> bool:
         if can_idle:
