@@ -102,7 +102,9 @@ def test_killed_worker_loses_nothing_and_answers_nobody_twice(
 def test_killed_poller_loses_nothing_and_imports_nothing_twice(
     desk: Desk, support: tuple[str, str], mailbot_env: dict[str, str]
 ) -> None:
-    env = {**mailbot_env, "MAILBOT_IMAP_BATCH_SIZE": "10", "MAILBOT_POLLER_LEASE_SECONDS": "2"}
+    # The lease must outlast the next poller's start (about 2 s on a loaded 2-core
+    # machine, and a 2 s lease made this test fail now and then).
+    env = {**mailbot_env, "MAILBOT_IMAP_BATCH_SIZE": "10", "MAILBOT_POLLER_LEASE_SECONDS": "5"}
     append_customer_mails(desk, *support, MESSAGES)
 
     def some_stored() -> bool:
@@ -117,7 +119,7 @@ def test_killed_poller_loses_nothing_and_imports_nothing_twice(
     run_to_end(env, "poll", "--once")
     with desk.runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Inbound)) < MESSAGES
-    time.sleep(2.5)
+    time.sleep(5.5)
     run_to_end(env, "poll", "--once")
     run_to_end(env, "worker", "--burst")
     desk.smtp.wait_for(MESSAGES, timeout=30)
