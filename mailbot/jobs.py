@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mailbot.customers.lookup import due_lookup_ids, run_lookups
 from mailbot.deliver import deliver_many
 from mailbot.pipeline.process import Addresses, process_inbound
-from mailbot.queue import OUTBOX_QUEUE, enqueue_delivery, queue
-from mailbot.runtime import current_runtime
+from mailbot.queue import OUTBOX_QUEUE, enqueue_delivery, enqueue_lookups, queue
+from mailbot.runtime import Runtime, current_runtime
+from mailbot.timeutil import utcnow
 
 DELIVERY_GROUP = 20
 
@@ -29,7 +31,20 @@ def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
             enqueue_delivery(runtime, promised)
             promised = []
     enqueue_delivery(runtime, promised)
+    enqueue_due_lookups(runtime)
     return counts
+
+
+def enqueue_due_lookups(runtime: Runtime) -> int:
+    """Customer-data lookups owed by filed tickets (customers/lookup.py), as one job."""
+    with runtime.sessions() as session:
+        ids = due_lookup_ids(session, utcnow())
+    enqueue_lookups(runtime, ids)
+    return len(ids)
+
+
+def lookup_customers_batch(lookup_ids: list[int]) -> dict[str, int]:
+    return run_lookups(current_runtime(), lookup_ids)
 
 
 def deliver_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:

@@ -29,6 +29,17 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
+def _cues(joined: str | None) -> list[str]:
+    return [cue for cue in (joined or "").split(", ") if cue]
+
+
+def context_json(context: dict[str, Any] | None) -> dict[str, Any]:
+    """A ticket's context; tickets filed before issue 9 have the empty one."""
+    stored = dict(context or {})
+    stored.pop("routed", None)  # bookkeeping for a late lookup, not context
+    return {"prior_tickets": [], "open_tickets": [], "attributes": {}, **stored}
+
+
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
     return {
         "ref": ticket.ref,
@@ -40,6 +51,20 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority,
         "created_at": iso(ticket.created_at),
         "acknowledged_at": iso(ticket.acknowledged_at),
+        "assignee": ticket.assignee,
+        "queue": ticket.queue,
+        "tags": list(ticket.tags or []),
+        # Added in issue 9: prior context and triage, each decision with its cues.
+        "context": context_json(ticket.context),
+        "intent": ticket.intent,
+        "urgency": ticket.urgency,
+        "matched_rule": ticket.matched_rule,
+        "triage": {
+            "intent_cues": _cues(ticket.intent_cues),
+            "urgency_cues": _cues(ticket.urgency_cues),
+            "priority_cues": _cues(ticket.priority_cues),
+            "routing_reason": ticket.routing_reason or None,
+        },
         "messages": [message_json(m) for m in ticket.messages],
     }
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from rq import SimpleWorker
 
 from mailbot.handoff import ReadyPump, pump_once
+from mailbot.jobs import enqueue_due_lookups
 from mailbot.queue import QUEUE_NAMES, queue
 from mailbot.recovery import recover_pending_work
 from mailbot.runtime import Runtime
@@ -30,6 +31,8 @@ class MailbotWorker(SimpleWorker):
         # Rows untouched for a minute have lost their job (a killed worker, a lost
         # Redis); younger ones are most likely still queued.
         recover_pending_work(self.runtime, min_age=timedelta(minutes=1))
+        # Lookups that failed are due again after their delay; a lost job's too.
+        enqueue_due_lookups(self.runtime)
 
 
 def run_worker(runtime: Runtime, *, burst: bool, with_scheduler: bool = True) -> None:

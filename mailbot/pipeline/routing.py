@@ -1,0 +1,211 @@
+"""Routing rules: which queue, assignee, priority and tags a ticket gets.
+
+Pure. Rules are evaluated in order; the first that matches sets queue, assignee and
+priority, and every rule that matches adds its tags (a rule's `tags` condition sees the
+tags the rules before it added). Without a match the ticket stays in DEFAULT_QUEUE and
+records no rule. The file format is `mailbot rules import`'s, described in the README.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailbot.pipeline.intent import INTENTS
+from mailbot.pipeline.triage import PRIORITIES, is_yes
+from mailbot.store.models import DEFAULT_QUEUE
+from mailbot.text import fold
+
+LIST_CONDITIONS = ("channel", "mailbox", "language", "intent", "words", "tags")
+CONDITIONS = (*LIST_CONDITIONS, "attributes")
+ACTIONS = ("queue", "assignee", "priority", "tags")
+
+
+class RuleError(ValueError):
+    """A rules file that cannot be imported: what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    # condition -> folded values; attributes: name -> folded values
+    conditions: Mapping[str, tuple[str, ...]]
+    attributes: Mapping[str, tuple[str, ...]]
+    queue: str | None = None
+    assignee: str | None = None
+    priority: str | None = None
+    tags: tuple[str, ...] = ()
+    definition: Mapping[str, Any] = field(default_factory=dict)  # as imported
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What rules look at, as the pipeline or the dry run knows it."""
+
+    channel: str
+    mailbox: str | None
+    language: str
+    text: str  # subject and new text
+    intent: str | None
+    attributes: Mapping[str, Any]
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Routing:
+    queue: str = DEFAULT_QUEUE
+    assignee: str | None = None
+    priority: str | None = None  # None: the rule left triage's priority alone
+    tags: tuple[str, ...] = ()
+    matched_rule: str | None = None
+    reason: str = ""
+    matched: tuple[str, ...] = ()  # every rule that matched, in order
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RuleError(f"{where}: expected a non-empty list of strings")
+    return tuple(v.strip() for v in value)
+
+
+def parse_rule(data: Any, where: str) -> Rule:
+    if not isinstance(data, dict):
+        raise RuleError(f"{where}: a rule is an object with name, if and then")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise RuleError(f"{where}: name must be a string of 1 to 100 characters")
+    where = f"rule {name!r}"
+    unknown = set(data) - {"name", "if", "then", "description"}
+    if unknown:
+        raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
+    cond = data.get("if", {})
+    then = data.get("then", {})
+    if not isinstance(cond, dict) or not isinstance(then, dict):
+        raise RuleError(f"{where}: if and then must be objects")
+    if unknown := set(cond) - set(CONDITIONS):
+        raise RuleError(f"{where}: unknown conditions {sorted(unknown)} (known: {', '.join(CONDITIONS)})")
+    if unknown := set(then) - set(ACTIONS):
+        raise RuleError(f"{where}: unknown actions {sorted(unknown)} (known: {', '.join(ACTIONS)})")
+    if not then:
+        raise RuleError(f"{where}: then sets nothing")
+    conditions = {
+        key: tuple(fold(v) for v in _strings(cond[key], f"{where}: if.{key}"))
+        for key in LIST_CONDITIONS
+        if key in cond
+    }
+    if bad := [i for i in conditions.get("intent", ()) if i not in INTENTS]:
+        raise RuleError(f"{where}: unknown intent {bad} (known: {', '.join(INTENTS)})")
+    attributes_in = cond.get("attributes", {})
+    if not isinstance(attributes_in, dict):
+        raise RuleError(f"{where}: if.attributes must be an object")
+    attributes = {
+        fold(str(k)): tuple(fold(v) for v in _strings(v, f"{where}: if.attributes.{k}"))
+        for k, v in attributes_in.items()
+    }
+    priority = then.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise RuleError(f"{where}: priority must be one of {', '.join(PRIORITIES)}")
+    for key in ("queue", "assignee"):
+        value = then.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise RuleError(f"{where}: then.{key} must be a non-empty string")
+    return Rule(
+        name=name.strip(),
+        conditions=conditions,
+        attributes=attributes,
+        queue=(then.get("queue") or "").strip() or None,
+        assignee=(then.get("assignee") or "").strip() or None,
+        priority=priority,
+        tags=_strings(then["tags"], f"{where}: then.tags") if "tags" in then else (),
+        definition=data,
+    )
+
+
+def parse_rules(data: Any) -> list[Rule]:
+    """The rules of a rules file (already JSON-decoded), checked all at once."""
+    if not isinstance(data, list):
+        raise RuleError("a rules file is a JSON array of rules")
+    rules = [parse_rule(item, f"rule #{number}") for number, item in enumerate(data, 1)]
+    names = [rule.name for rule in rules]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise RuleError(f"rule names must be unique: {duplicates}")
+    return rules
+
+
+def _has_words(folded_text: str, words: Sequence[str]) -> str | None:
+    for word in words:
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded_text):
+            return word
+    return None
+
+
+def _attribute_matches(actual: Any, wanted: tuple[str, ...]) -> bool:
+    if isinstance(actual, bool) or any(w in {"yes", "no", "true", "false"} for w in wanted):
+        # vip: "yes" matches a CSV "Yes", a "true" and a JSON true alike.
+        return any(is_yes(actual) == is_yes(w) for w in wanted) and actual not in (None, "")
+    return actual is not None and fold(str(actual)).strip() in wanted
+
+
+def why_matches(rule: Rule, facts: TicketFacts, tags: Sequence[str]) -> str | None:
+    """Why the rule matches (its conditions as met), or None when one is not met."""
+    reasons: list[str] = []
+    simple = {
+        "channel": facts.channel,
+        "mailbox": facts.mailbox or "",
+        "language": facts.language,
+        "intent": facts.intent or "",
+    }
+    for key, actual in simple.items():
+        if key in rule.conditions:
+            if fold(actual) not in rule.conditions[key]:
+                return None
+            reasons.append(f"{key}={fold(actual)}")
+    if "words" in rule.conditions:
+        word = _has_words(fold(facts.text), rule.conditions["words"])
+        if word is None:
+            return None
+        reasons.append(f"words: {word}")
+    if "tags" in rule.conditions:
+        have = {fold(tag) for tag in tags}
+        present = [tag for tag in rule.conditions["tags"] if tag in have]
+        if not present:
+            return None
+        reasons.append(f"tags: {present[0]}")
+    folded_attributes = {fold(str(k)): v for k, v in facts.attributes.items()}
+    for name, wanted in rule.attributes.items():
+        value = folded_attributes.get(name)
+        if not _attribute_matches(value, wanted):
+            return None
+        reasons.append(f"{name}={fold(str(value))}")
+    return "; ".join(reasons) or "no conditions"
+
+
+def route(rules: Sequence[Rule], facts: TicketFacts) -> Routing:
+    tags = list(facts.tags)
+    first: Rule | None = None
+    reason = ""
+    matched: list[str] = []
+    for rule in rules:
+        why = why_matches(rule, facts, tags)
+        if why is None:
+            continue
+        matched.append(rule.name)
+        if first is None:
+            first, reason = rule, why
+        tags += [t for t in rule.tags if t not in tags]
+    added = tuple(t for t in tags if t not in facts.tags)
+    if first is None:
+        return Routing(tags=added)
+    return Routing(
+        queue=first.queue or DEFAULT_QUEUE,
+        assignee=first.assignee,
+        priority=first.priority,
+        tags=added,
+        matched_rule=first.name,
+        reason=f"{first.name}: {reason}",
+        matched=tuple(matched),
+    )
