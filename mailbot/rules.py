@@ -53,6 +53,7 @@ def facts_of(ticket: Ticket, mailbox_name: str | None) -> TicketFacts:
         text=text,
         intent=ticket.intent,
         attributes=(ticket.context or {}).get("attributes", {}),
+        tags=tuple(ticket.tags or ()),  # an agent's labels count in a dry run
     )
 
 

@@ -59,8 +59,8 @@ def decide_priority(
         priority = raise_to(priority, "high")
         cues.append(f"customer: payment {payment}")
     if repeated_contact:
-        # Chasing within two days: one step up, whatever it was.
-        priority = PRIORITIES[min(_RANK[priority] + 1, len(PRIORITIES) - 1)]
+        # Chasing within two days: at least high. Only the customer's words make it urgent.
+        priority = raise_to(priority, "high")
         cues.append(f"repeated contact within {REPEAT_WINDOW_HOURS} hours")
     if not cues and intent == PRAISE:
         priority, cues = "low", ["intent: praise"]
