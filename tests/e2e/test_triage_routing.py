@@ -132,6 +132,25 @@ def test_imported_customers_and_rules_route_mail(
     assert second["priority"] == "high"
     assert second["triage"]["priority_cues"] == ["customer: vip", "repeated contact within 48 hours"]
 
+    # John answers our acknowledgement, angrier: the ticket's intent only goes up.
+    [john_ack] = [m for m in desk.smtp.received if m.rcpt_tos == ["john.smith@outlook.test"]]
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "parcel.2@mail.outlook.test",
+            sender="John Smith <john.smith@outlook.test>",
+            subject="Re: Parcel",
+            body="This is unacceptable, it is still not here.",
+            extra_headers=f"In-Reply-To: {john_ack.message['Message-ID']}\r\n",
+        ),
+    )
+    desk.run()
+    plain = by_subject(desk)["Parcel"]
+    assert len(plain["messages"]) == 2
+    assert (plain["intent"], plain["queue"]) == ("complaint", "support")
+    assert plain["triage"]["intent_cues"][0] == "complaint: unacceptable"
+
     # A dry run shows what a rule would do to these tickets and saves nothing.
     english = [{"name": "english", "if": {"language": ["en"]}, "then": {"queue": "intl"}}]
     report = json.loads(ok(mailbot(env, "rules", "dry-run", write(tmp_path, "en.json", english))).stdout)
