@@ -71,7 +71,7 @@ class DryRunMatch:
 
 def dry_run(session: Session, rules: Sequence[Rule], limit: int = DRY_RUN_TICKETS) -> list[DryRunMatch]:
     """What these rules would do to the newest tickets, changing nothing."""
-    mailboxes = dict(session.execute(select(Mailbox.id, Mailbox.name)).tuples().all())
+    mailboxes = {row.id: row.name for row in session.execute(select(Mailbox.id, Mailbox.name))}
     tickets = session.scalars(
         select(Ticket).options(selectinload(Ticket.messages)).order_by(Ticket.id.desc()).limit(limit)
     )
