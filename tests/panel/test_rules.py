@@ -75,3 +75,13 @@ def test_bad_rules_are_refused_with_the_reason(admin_client: FlaskClient, sessio
             assert response.status_code == 422, (source, action)
             assert reason in response.get_data(as_text=True)
     assert stored_rules(session) == []
+
+
+def test_the_ticket_page_shows_queue_and_rule(agent_client: FlaskClient, session: Session) -> None:
+    ticket = add_ticket(session, "MB-ROUTE1")
+    ticket.queue, ticket.matched_rule, ticket.routing_reason = "orders", "orders", "orders: words: order"
+    ticket.tags, ticket.context = ["order"], {"attributes": {"plan": "gold"}, "channels": ["email"]}
+    session.commit()
+    page = agent_client.get("/tickets/MB-ROUTE1").get_data(as_text=True)
+    triage = page[page.index('id="triage"') :]
+    assert "orders: words: order" in triage and "plan: gold" in triage and "<dd>order</dd>" in triage
