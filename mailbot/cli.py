@@ -19,6 +19,7 @@ from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
+from mailbot.token_commands import token
 from mailbot.triage_commands import customers, rules
 from mailbot.web.commands import admin
 
@@ -275,6 +276,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 
 main.add_command(admin)
 main.add_command(channel)
+main.add_command(token)
 main.add_command(customers)
 main.add_command(rules)
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailbot.api.schemas import MAX_TAGS, NAME
 from mailbot.pipeline.intent import INTENTS
 from mailbot.pipeline.triage import PRIORITIES, is_yes
 from mailbot.store.models import DEFAULT_QUEUE
@@ -21,6 +22,7 @@ from mailbot.text import fold
 LIST_CONDITIONS = ("channel", "mailbox", "language", "intent", "words", "tags")
 CONDITIONS = (*LIST_CONDITIONS, "attributes")
 ACTIONS = ("queue", "assignee", "priority", "tags")
+_NAME_RE = re.compile(NAME)
 
 
 class RuleError(ValueError):
@@ -113,6 +115,14 @@ def parse_rule(data: Any, where: str) -> Rule:
         value = then.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise RuleError(f"{where}: then.{key} must be a non-empty string")
+    tags = _strings(then["tags"], f"{where}: then.tags") if "tags" in then else ()
+    # The names the REST API accepts for a queue and a tag, so a routed ticket can be
+    # PATCHed back unchanged.
+    limits = [(tag, 50) for tag in tags] + ([(then["queue"].strip(), 100)] if then.get("queue") else [])
+    if bad := [name for name, longest in limits if not _NAME_RE.match(name) or len(name) > longest]:
+        raise RuleError(f"{where}: {bad}: a queue or tag name is letters, digits and _ . : - (tags 50 long)")
+    if len(tags) > MAX_TAGS:
+        raise RuleError(f"{where}: at most {MAX_TAGS} tags")
     return Rule(
         name=name.strip(),
         conditions=conditions,
@@ -120,7 +130,7 @@ def parse_rule(data: Any, where: str) -> Rule:
         queue=(then.get("queue") or "").strip() or None,
         assignee=(then.get("assignee") or "").strip() or None,
         priority=priority,
-        tags=_strings(then["tags"], f"{where}: then.tags") if "tags" in then else (),
+        tags=tags,
         definition=data,
     )
 

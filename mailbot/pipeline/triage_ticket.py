@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mailbot.api.schemas import MAX_TAGS
 from mailbot.config import Settings
 from mailbot.customers.lookup import lookup_url, owe_lookup
 from mailbot.customers.records import known_attributes, normalize_email, normalize_phone
@@ -100,7 +101,8 @@ def _decide(session: Session, ticket: Ticket, facts: TicketFacts) -> None:
         [*priority.cues, *([f"rule {routing.matched_rule}"] if routing.priority else [])]
     )
     ticket.queue, ticket.assignee = routing.queue, routing.assignee
-    ticket.tags = [*(ticket.tags or []), *(t for t in routing.tags if t not in (ticket.tags or []))]
+    tags = [*(ticket.tags or []), *(t for t in routing.tags if t not in (ticket.tags or []))]
+    ticket.tags = tags[:MAX_TAGS]  # the REST API's limit: the ticket stays PATCHable
     ticket.matched_rule, ticket.routing_reason = routing.matched_rule, routing.reason
     ticket.context = {**context, "routed": {"queue": ticket.queue, "assignee": ticket.assignee}}
 

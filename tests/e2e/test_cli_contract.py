@@ -33,10 +33,12 @@ TICKET_FIELDS = {
     "created_at",
     "acknowledged_at",
     "messages",
-    # added in issue 9: who has the ticket, its queue and labels, prior context and triage
+    # added in issue 10: the first agent reply, who has the ticket, its queue and labels
+    "first_response_at",
     "assignee",
     "queue",
     "tags",
+    # added in issue 9: prior context and triage
     "context",
     "intent",
     "urgency",
@@ -169,22 +171,24 @@ def test_the_whole_flow_from_an_empty_database(
         assert set(ticket["contact"]) == {"name", "email"}
         for message in ticket["messages"]:
             assert set(message) == MESSAGE_FIELDS
-            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent"}
+            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent", "note"}
             # Mail's sender identity is its address (issue 8's contract).
             assert message["channel"] == "email"
             assert message["sender"]["type"] == "email" and message["sender"]["value"] == message["from"]
         assert ticket["status"] == "open" and ticket["channel"] == "email"
         assert ticket["created_at"].endswith("Z") and ticket["acknowledged_at"].endswith("Z")
+        # Nobody has answered or taken it yet; it waits in the default queue.
+        assert (ticket["first_response_at"], ticket["assignee"], ticket["queue"], ticket["tags"]) == (
+            None,
+            None,
+            "support",
+            [],
+        )
         # No routing rules, no customer data, first contact: the default queue, nothing known.
         assert set(ticket["context"]) == CONTEXT_FIELDS
         assert (ticket["context"]["prior_tickets"], ticket["context"]["open_tickets"]) == ([], [])
         assert ticket["context"]["attributes"] == {} and ticket["context"]["channels"] == ["email"]
-        assert (ticket["queue"], ticket["matched_rule"], ticket["tags"], ticket["assignee"]) == (
-            "support",
-            None,
-            [],
-            None,
-        )
+        assert ticket["matched_rule"] is None and ticket["triage"]["routing_reason"] is None
         assert ticket["urgency"] == "normal"
     by_email = {t["contact"]["email"]: t for t in tickets}
     spanish, english = by_email["ana.garcia@gmail.test"], by_email["john.smith@outlook.test"]

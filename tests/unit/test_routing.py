@@ -184,6 +184,10 @@ def test_mailbox_condition() -> None:
         ([{"name": "a", "then": {"queue": ""}}], "then.queue must be a non-empty string"),
         ([{"name": "a", "then": {"queue": "q"}}, {"name": "a", "then": {"queue": "r"}}], "unique: ['a']"),
         ([{"name": "a", "iff": {}, "then": {"queue": "q"}}], "unknown keys ['iff']"),
+        ([{"name": "a", "then": {"tags": ["two words"]}}], "['two words']: a queue or tag name"),
+        ([{"name": "a", "then": {"queue": "vip queue"}}], "['vip queue']: a queue or tag name"),
+        ([{"name": "a", "then": {"tags": ["x" * 51]}}], "a queue or tag name"),
+        ([{"name": "a", "then": {"tags": [f"t{n}" for n in range(21)]}}], "at most 20 tags"),
     ],
 )
 def test_bad_rules_are_refused_with_where_and_what(data: Any, message: str) -> None:

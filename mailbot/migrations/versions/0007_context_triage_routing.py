@@ -11,33 +11,17 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-# Assigned down_revision is "0006". Neither 0005 (rest-api) nor 0006 (identity) is on
-# main yet, and Alembic refuses a chain with a missing link, so this revision chains to
-# the head main has; the lead re-points it at "0006" when merging.
-down_revision = "0004"
+# Assigned down_revision is "0006" (identity and cross-channel dedupe), not on main yet;
+# Alembic refuses a chain with a missing link, so this revision chains to the head main
+# has (0005); the lead re-points it at "0006" when merging that.
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
-def _ticket_columns() -> set[str]:
-    return {column["name"] for column in sa.inspect(op.get_bind()).get_columns("tickets")}
-
-
 def upgrade() -> None:
-    # 0005 (rest-api) adds queue, assignee and tags with the same names and types: added
-    # here only where 0005 has not run, so either order of landing gives one schema.
-    existing = _ticket_columns()
+    # queue, assignee and tags are 0005's (the REST API); routing fills them in.
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        if "queue" not in existing:
-            batch_op.add_column(
-                sa.Column("queue", sa.String(length=100), nullable=False, server_default="support")
-            )
-            batch_op.create_index(batch_op.f("ix_tickets_queue"), ["queue"], unique=False)
-        if "assignee" not in existing:
-            batch_op.add_column(sa.Column("assignee", sa.String(length=320), nullable=True))
-            batch_op.create_index(batch_op.f("ix_tickets_assignee"), ["assignee"], unique=False)
-        if "tags" not in existing:
-            batch_op.add_column(sa.Column("tags", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
         # Tickets from before triage have none of it: null intent and urgency, no rule.
         batch_op.add_column(sa.Column("intent", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("intent_cues", sa.Text(), nullable=False, server_default=""))
@@ -48,10 +32,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("context", sa.JSON(), nullable=True))
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         # The defaults only filled the existing rows; the models set the values.
-        if "queue" not in existing:
-            batch_op.alter_column("queue", server_default=None)
-        if "tags" not in existing:
-            batch_op.alter_column("tags", server_default=None)
         for column in ("intent_cues", "priority_cues", "routing_reason"):
             batch_op.alter_column(column, server_default=None)
 
@@ -111,5 +91,3 @@ def downgrade() -> None:
             batch_op.drop_column(column)
         batch_op.drop_column("intent_cues")
         batch_op.drop_column("intent")
-    # queue, assignee and tags stay: 0005 owns them once it has landed, and below 0004
-    # nothing reads them.
