@@ -39,9 +39,9 @@ def test_a_paid_customer_is_normal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("urgency", "priority"), [("normal", "high"), ("high", "urgent"), ("urgent", "urgent")]
+    ("urgency", "priority"), [("normal", "high"), ("high", "high"), ("urgent", "urgent")]
 )
-def test_repeated_contact_raises_one_step(urgency: str, priority: str) -> None:
+def test_repeated_contact_raises_to_high(urgency: str, priority: str) -> None:
     result = decide_priority(urgency, "question", {}, True)
     assert result.priority == priority
     assert result.cues[-1] == "repeated contact within 48 hours"
