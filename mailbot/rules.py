@@ -5,9 +5,11 @@ The decisions are in pipeline/routing.py; this module only reads and writes them
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -34,8 +36,17 @@ def import_rules(session: Session, data: Any, now: datetime) -> list[Rule]:
 
 
 def load_rules(session: Session) -> list[Rule]:
-    definitions = session.scalars(select(RoutingRule.definition).order_by(RoutingRule.position))
-    return [parse_rule(definition, "stored rule") for definition in definitions]
+    rows = session.execute(
+        select(RoutingRule.id, RoutingRule.updated_at, RoutingRule.definition).order_by(RoutingRule.position)
+    )
+    return [_parsed(row.id, row.updated_at, json.dumps(row.definition)) for row in rows]
+
+
+@lru_cache(maxsize=1024)
+def _parsed(rule_id: int, updated_at: datetime, definition: str) -> Rule:
+    """Checking a rule costs more than matching it (measured: about 65 us against 10 to
+    35 us a rule); every new ticket loads them all, so each stored version is checked once."""
+    return parse_rule(json.loads(definition), "stored rule")
 
 
 def export_rules(session: Session) -> list[dict[str, Any]]:

