@@ -33,11 +33,27 @@ def _cues(joined: str | None) -> list[str]:
     return [cue for cue in (joined or "").split(", ") if cue]
 
 
+def _no_context() -> dict[str, Any]:
+    """The context of a ticket filed before issue 9: nothing known."""
+    return {
+        "prior_tickets": [],
+        "open_tickets": [],
+        "attributes": {},
+        "last_tickets": [],
+        "channels": [],
+        "first_contact_at": None,
+        "last_satisfaction": None,
+        "language": None,
+        "repeated_contact": False,
+        "attributes_pending": False,
+    }
+
+
 def context_json(context: dict[str, Any] | None) -> dict[str, Any]:
     """A ticket's context; tickets filed before issue 9 have the empty one."""
     stored = dict(context or {})
     stored.pop("routed", None)  # bookkeeping for a late lookup, not context
-    return {"prior_tickets": [], "open_tickets": [], "attributes": {}, **stored}
+    return {**_no_context(), **stored}
 
 
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
