@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from mailbot.channel_commands import channel
 from mailbot.config import load_settings
+from mailbot.delivery_commands import delivery
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
 from mailbot.token_commands import token
@@ -276,6 +277,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 
 main.add_command(admin)
 main.add_command(channel)
+main.add_command(delivery)
 main.add_command(token)
 main.add_command(customers)
 main.add_command(rules)

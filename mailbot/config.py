@@ -39,8 +39,10 @@ class Settings:
     outbox_sending_ttl_seconds: int = 300
     # How long one attempt at filing a message may take before another job may try it.
     processing_lease_seconds: int = 60
-    # A poller that stops renewing its mailbox lease for this long is presumed dead.
-    poller_lease_seconds: int = 90
+    # A poller that stops renewing its mailbox lease for this long is presumed dead. It
+    # renews every few seconds and after each FETCH batch; its mailbox waits this long
+    # for another poller when it is killed.
+    poller_lease_seconds: int = 15
     # The customer-data lookup (customers/lookup.py): a URL template with {email} and/or
     # {phone}, answered with a JSON object of attributes. None: CSV imports only.
     customer_lookup_url: str | None = None
@@ -68,7 +70,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         outbox_claim_ttl_seconds=int(env.get("MAILBOT_OUTBOX_CLAIM_TTL_SECONDS", "600")),
         outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
         processing_lease_seconds=int(env.get("MAILBOT_PROCESSING_LEASE_SECONDS", "60")),
-        poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "90")),
+        poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "15")),
         customer_lookup_url=env.get("MAILBOT_CUSTOMER_LOOKUP_URL") or None,
         customer_lookup_timeout_seconds=float(env.get("MAILBOT_CUSTOMER_LOOKUP_TIMEOUT_SECONDS", "2")),
         customer_lookup_ttl_seconds=int(env.get("MAILBOT_CUSTOMER_LOOKUP_TTL_SECONDS", "3600")),

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,21 @@ def fetch_attributes(url: str, timeout: float) -> dict[str, Any]:
 
 def owe_lookup(session: Session, ticket_id: int, email: str | None, phone: str | None) -> None:
     session.add(CustomerLookup(ticket_id=ticket_id, email=email, phone=phone))
+
+
+def enqueue_due_lookups(runtime: Runtime) -> int:
+    """Owed lookups that are due, as one job on the lookups queue; returns how many.
+    A Redis error is logged, not raised: the next tick of the due-work timer tries again."""
+    from mailbot.queue import enqueue_lookups
+
+    with runtime.sessions() as session:
+        ids = due_lookup_ids(session, utcnow())
+    try:
+        enqueue_lookups(runtime, ids)
+    except redis.RedisError as error:
+        log.warning("lookups queue unavailable (%s): %s lookups wait", error, len(ids))
+        return 0
+    return len(ids)
 
 
 def due_lookup_ids(session: Session, now: datetime) -> list[int]:

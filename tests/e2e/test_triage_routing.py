@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.customers.lookup import MAX_ATTEMPTS
+from mailbot.customers.lookup import MAX_ATTEMPTS, enqueue_due_lookups
 from mailbot.devservers.dovecot import DovecotServer
 from mailbot.devservers.smtp_sink import SmtpSink
-from mailbot.jobs import enqueue_due_lookups
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.statuses import LookupStatus
 from mailbot.store.models import CustomerLookup, OutboxEntry
