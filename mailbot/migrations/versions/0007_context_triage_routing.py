@@ -12,9 +12,10 @@ from alembic import op
 
 revision = "0007"
 # Assigned down_revision is "0006" (identity and cross-channel dedupe), not on main yet;
-# Alembic refuses a chain with a missing link, so this revision chains to the head main
-# has (0005); the lead re-points it at "0006" when merging that.
-down_revision = "0005"
+# Alembic refuses a chain with a missing link or two heads, so this revision chains to
+# the head main has (0009, which itself waits on 0008); the lead re-points the chain
+# 0005 -> 0006 -> 0007 -> 0008 -> 0009 when merging.
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
