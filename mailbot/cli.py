@@ -21,6 +21,7 @@ from mailbot.delivery_commands import delivery
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
 from mailbot.token_commands import token
+from mailbot.triage_commands import customers, rules
 from mailbot.web.commands import admin
 
 
@@ -278,6 +279,8 @@ main.add_command(admin)
 main.add_command(channel)
 main.add_command(delivery)
 main.add_command(token)
+main.add_command(customers)
+main.add_command(rules)
 
 if __name__ == "__main__":
     main()

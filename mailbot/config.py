@@ -43,6 +43,11 @@ class Settings:
     # renews every few seconds and after each FETCH batch; its mailbox waits this long
     # for another poller when it is killed.
     poller_lease_seconds: int = 15
+    # The customer-data lookup (customers/lookup.py): a URL template with {email} and/or
+    # {phone}, answered with a JSON object of attributes. None: CSV imports only.
+    customer_lookup_url: str | None = None
+    customer_lookup_timeout_seconds: float = 2.0
+    customer_lookup_ttl_seconds: int = 3600
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -66,6 +71,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
         processing_lease_seconds=int(env.get("MAILBOT_PROCESSING_LEASE_SECONDS", "60")),
         poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "15")),
+        customer_lookup_url=env.get("MAILBOT_CUSTOMER_LOOKUP_URL") or None,
+        customer_lookup_timeout_seconds=float(env.get("MAILBOT_CUSTOMER_LOOKUP_TIMEOUT_SECONDS", "2")),
+        customer_lookup_ttl_seconds=int(env.get("MAILBOT_CUSTOMER_LOOKUP_TTL_SECONDS", "3600")),
     )
 
 

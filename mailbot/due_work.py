@@ -21,6 +21,7 @@ import threading
 import time
 from datetime import timedelta
 
+from mailbot.customers.lookup import enqueue_due_lookups
 from mailbot.recovery import enqueue_due_retries, recover_pending_work
 from mailbot.runtime import Runtime
 from mailbot.working import WorkingSet
@@ -61,6 +62,7 @@ class DueWorkTimer(threading.Thread):
                 if time.monotonic() >= next_recovery and self._turn("recovery", RECOVERY_SECONDS):
                     next_recovery = time.monotonic() + RECOVERY_SECONDS
                     recover_pending_work(self.runtime, min_age=LOST_AFTER)
+                    enqueue_due_lookups(self.runtime)  # failed lookups due again, lost jobs
                 elif self._turn("retries", DUE_SECONDS):
                     enqueue_due_retries(self.runtime)
                 failing = False

@@ -6,6 +6,7 @@ import logging
 
 import redis
 
+from mailbot.customers.lookup import enqueue_due_lookups, run_lookups
 from mailbot.deliver import deliver_many
 from mailbot.pipeline.process import Addresses, process_inbound
 from mailbot.queue import enqueue_delivery
@@ -39,7 +40,13 @@ def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
     # agent's mail server that refuses never delays what the customer was promised.
     for start in range(0, len(notifications), DELIVERY_GROUP):
         hand_to_outbox(runtime, notifications[start : start + DELIVERY_GROUP])
+    # Customer-data lookups the batch owes: last, nobody waits for them.
+    enqueue_due_lookups(runtime)
     return counts
+
+
+def lookup_customers_batch(lookup_ids: list[int]) -> dict[str, int]:
+    return run_lookups(current_runtime(), lookup_ids)
 
 
 def hand_to_outbox(runtime: Runtime, outbox_ids: list[int]) -> None:

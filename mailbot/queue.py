@@ -13,9 +13,11 @@ from mailbot.runtime import Runtime
 
 INBOUND_QUEUE = "inbound"
 OUTBOX_QUEUE = "outbox"
+# Customer-data lookups owed to filed tickets: last, they fill in context, nobody waits.
+LOOKUP_QUEUE = "lookups"
 # Workers take outbox jobs first: during a backlog of inbound mail, acknowledgements for
 # what is already filed still go out at once.
-QUEUE_NAMES = (OUTBOX_QUEUE, INBOUND_QUEUE)
+QUEUE_NAMES = (OUTBOX_QUEUE, INBOUND_QUEUE, LOOKUP_QUEUE)
 
 
 def queue(runtime: Runtime, name: str) -> Queue:
@@ -32,6 +34,13 @@ def enqueue_processing(runtime: Runtime, inbound_ids: list[int]) -> None:
 def enqueue_delivery(runtime: Runtime, outbox_ids: list[int]) -> None:
     if outbox_ids:
         queue(runtime, OUTBOX_QUEUE).enqueue("mailbot.jobs.deliver_outbox_batch", outbox_ids, job_timeout=600)
+
+
+def enqueue_lookups(runtime: Runtime, lookup_ids: list[int]) -> None:
+    if lookup_ids:
+        queue(runtime, LOOKUP_QUEUE).enqueue(
+            "mailbot.jobs.lookup_customers_batch", lookup_ids, job_timeout=600
+        )
 
 
 def job_row_ids(job: Job) -> list[int]:

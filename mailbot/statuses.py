@@ -34,6 +34,15 @@ class OutboxStatus(StrEnum):
     BOUNCED = "bounced"  # sent, then bounced back
 
 
+class LookupStatus(StrEnum):
+    """pending -> done | failed (customers/lookup.py); a failed lookup leaves the
+    ticket's context with what the CSV import knew."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class TicketStatus(StrEnum):
     OPEN = "open"
     PENDING = "pending"  # waiting for the customer

@@ -29,6 +29,33 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
+def _cues(joined: str | None) -> list[str]:
+    return [cue for cue in (joined or "").split(", ") if cue]
+
+
+def _no_context() -> dict[str, Any]:
+    """The context of a ticket filed before issue 9: nothing known."""
+    return {
+        "prior_tickets": [],
+        "open_tickets": [],
+        "attributes": {},
+        "last_tickets": [],
+        "channels": [],
+        "first_contact_at": None,
+        "last_satisfaction": None,
+        "language": None,
+        "repeated_contact": False,
+        "attributes_pending": False,
+    }
+
+
+def context_json(context: dict[str, Any] | None) -> dict[str, Any]:
+    """A ticket's context; tickets filed before issue 9 have the empty one."""
+    stored = dict(context or {})
+    stored.pop("routed", None)  # bookkeeping for a late lookup, not context
+    return {**_no_context(), **stored}
+
+
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
     return {
         "ref": ticket.ref,
@@ -45,6 +72,17 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "assignee": ticket.assignee,
         "queue": ticket.queue,
         "tags": list(ticket.tags or []),
+        # Added in issue 9: prior context and triage, each decision with its cues.
+        "context": context_json(ticket.context),
+        "intent": ticket.intent,
+        "urgency": ticket.urgency,
+        "matched_rule": ticket.matched_rule,
+        "triage": {
+            "intent_cues": _cues(ticket.intent_cues),
+            "urgency_cues": _cues(ticket.urgency_cues),
+            "priority_cues": _cues(ticket.priority_cues),
+            "routing_reason": ticket.routing_reason or None,
+        },
         "messages": [message_json(m) for m in ticket.messages],
     }
 

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.mail",
     "tests.fixtures.web",
     "tests.fixtures.platforms",
+    "tests.fixtures.crm",
 ]

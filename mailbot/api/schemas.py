@@ -181,6 +181,39 @@ class MessageOut(Schema):
     forwarded_from = fields.String(required=True, allow_none=True)
 
 
+class PriorTicketOut(Schema):
+    ref = fields.String(required=True)
+    status = fields.String(required=True)
+    outcome = fields.String(required=True)
+    channel = fields.String(required=True)
+    subject = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ContextOut(Schema):
+    """Prior interaction context (pipeline/context.py), as at the ticket's opening."""
+
+    prior_tickets = fields.List(fields.String(), required=True)
+    open_tickets = fields.List(fields.String(), required=True)
+    attributes = fields.Dict(
+        required=True, metadata={"description": "Customer data: CSV import, HTTP lookup."}
+    )
+    last_tickets = fields.List(fields.Nested(PriorTicketOut), required=True)
+    channels = fields.List(fields.String(), required=True)
+    first_contact_at = fields.DateTime(required=True, allow_none=True)
+    last_satisfaction = fields.Raw(required=True, allow_none=True)
+    language = fields.String(required=True, allow_none=True)
+    repeated_contact = fields.Boolean(required=True)
+    attributes_pending = fields.Boolean(required=True)
+
+
+class TriageOut(Schema):
+    intent_cues = fields.List(fields.String(), required=True)
+    urgency_cues = fields.List(fields.String(), required=True)
+    priority_cues = fields.List(fields.String(), required=True)
+    routing_reason = fields.String(required=True, allow_none=True)
+
+
 class TicketOut(Schema):
     ref = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
@@ -195,6 +228,13 @@ class TicketOut(Schema):
     assignee = fields.String(required=True, allow_none=True)
     queue = fields.String(required=True)
     tags = fields.List(fields.String(), required=True)
+    context = fields.Nested(ContextOut, required=True)
+    intent = fields.String(required=True, allow_none=True, metadata={"description": "null before issue 9."})
+    urgency = fields.String(required=True, allow_none=True)
+    matched_rule = fields.String(
+        required=True, allow_none=True, metadata={"description": "The first routing rule that matched."}
+    )
+    triage = fields.Nested(TriageOut, required=True)
     messages = fields.List(fields.Nested(MessageOut), required=True)
 
 

@@ -41,6 +41,7 @@ from mailbot.pipeline.relay import (
 from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of_returned
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import ThreadMatch, find_thread
+from mailbot.pipeline.triage_ticket import triage_ticket
 from mailbot.runtime import Runtime
 from mailbot.statuses import InboundStatus, TicketStatus
 from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
@@ -345,6 +346,9 @@ def _file_customer_message(
         reason,
         digest,
     )
+    # Prior context, customer data, intent, priority and routing rules.
+    if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
+        triage_ticket(session, triaged, msg, settings, now, new_ticket=match is None, mailbox=mailbox)
 
     new_ticket = match is None
     cap = (

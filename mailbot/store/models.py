@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from mailbot.statuses import InboundStatus, OutboxStatus, TicketStatus
+from mailbot.statuses import InboundStatus, LookupStatus, OutboxStatus, TicketStatus
 from mailbot.timeutil import utcnow
 
 
@@ -196,6 +197,17 @@ class Ticket(Base):
     queue: Mapped[str] = mapped_column(String(100), default=DEFAULT_QUEUE, index=True)
     assignee: Mapped[str | None] = mapped_column(String(320), index=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Triage (issue 9): what the customer wants and how soon, each with the cues that
+    # decided it, and the routing rule that placed the ticket (null: none matched).
+    intent: Mapped[str | None] = mapped_column(String(20))
+    intent_cues: Mapped[str] = mapped_column(Text, default="")
+    urgency: Mapped[str | None] = mapped_column(String(10))
+    priority_cues: Mapped[str] = mapped_column(Text, default="")
+    matched_rule: Mapped[str | None] = mapped_column(String(100))
+    routing_reason: Mapped[str] = mapped_column(Text, default="")
+    # Prior interaction context as at the ticket's opening (pipeline/context.py); its
+    # attributes are filled in later when the customer-data lookup answers late.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     contact: Mapped[Contact] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
@@ -346,3 +358,55 @@ class Alert(Base):
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class CustomerRecord(Base):
+    """What a customer-data source knows of a customer, keyed by e-mail and/or phone.
+
+    source "csv": `mailbot customers import`, kept until the next import replaces it.
+    source "http": the lookup's answer, a cache trusted for the configured TTL.
+    """
+
+    __tablename__ = "customer_records"
+    __table_args__ = (
+        UniqueConstraint("source", "email", name="uq_customer_records_source_email"),
+        UniqueConstraint("source", "phone", name="uq_customer_records_source_phone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(320), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fetched_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class CustomerLookup(Base):
+    """A customer-data lookup owed to a ticket: filing never waits for the HTTP source,
+    it leaves this row and a job fills the ticket's context in (customers/lookup.py)."""
+
+    __tablename__ = "customer_lookups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default=LookupStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class RoutingRule(Base):
+    """One routing rule, evaluated in `position` order (pipeline/routing.py)."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The rule as imported: {"name", "if": {...}, "then": {...}}.
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -38,6 +38,24 @@ TICKET_FIELDS = {
     "assignee",
     "queue",
     "tags",
+    # added in issue 9: prior context and triage
+    "context",
+    "intent",
+    "urgency",
+    "matched_rule",
+    "triage",
+}
+CONTEXT_FIELDS = {
+    "prior_tickets",
+    "open_tickets",
+    "attributes",
+    "last_tickets",
+    "channels",
+    "first_contact_at",
+    "last_satisfaction",
+    "language",
+    "repeated_contact",
+    "attributes_pending",
 }
 MESSAGE_FIELDS = {
     "message_id",
@@ -166,6 +184,12 @@ def test_the_whole_flow_from_an_empty_database(
             "support",
             [],
         )
+        # No routing rules, no customer data, first contact: the default queue, nothing known.
+        assert set(ticket["context"]) == CONTEXT_FIELDS
+        assert (ticket["context"]["prior_tickets"], ticket["context"]["open_tickets"]) == ([], [])
+        assert ticket["context"]["attributes"] == {} and ticket["context"]["channels"] == ["email"]
+        assert ticket["matched_rule"] is None and ticket["triage"]["routing_reason"] is None
+        assert ticket["urgency"] == "normal"
     by_email = {t["contact"]["email"]: t for t in tickets}
     spanish, english = by_email["ana.garcia@gmail.test"], by_email["john.smith@outlook.test"]
     assert spanish["contact"]["name"] == "Ana García"  # UTF-8 survives the pipe
@@ -185,6 +209,9 @@ def test_the_whole_flow_from_an_empty_database(
         "forwarded_from": None,
     }
     assert "todavía no ha llegado" in spanish["messages"][0]["text"]
+    # "todavía no ha llegado" is a complaint; "I would like a refund" a request.
+    assert (spanish["intent"], english["intent"]) == ("complaint", "request")
+    assert spanish["triage"]["intent_cues"][0] == "complaint: todavia no"
     assert len(smtp_server.wait_for(2)) == 2
 
     shown = ok(mailbot(env, "tickets", "show", english["ref"], "--json"))
