@@ -41,6 +41,14 @@ class Settings:
     processing_lease_seconds: int = 60
     # A poller that stops renewing its mailbox lease for this long is presumed dead.
     poller_lease_seconds: int = 90
+    # Cross-channel dedupe (pipeline/crosschannel.py): a contact's message on another
+    # channel joins their open ticket active within this window when the texts share at
+    # least this share of the shorter one's word stems.
+    cross_channel_window_seconds: int = 72 * 3600
+    cross_channel_similarity: float = 0.3
+    # The region a phone number without country code is read in when neither the channel
+    # nor the mailbox has a language (ISO 3166 code; "": the default language's region).
+    default_phone_region: str = ""
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -64,6 +72,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
         processing_lease_seconds=int(env.get("MAILBOT_PROCESSING_LEASE_SECONDS", "60")),
         poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "90")),
+        cross_channel_window_seconds=int(float(env.get("MAILBOT_CROSS_CHANNEL_WINDOW_HOURS", "72")) * 3600),
+        cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
+        default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),
     )
 
 
