@@ -256,7 +256,7 @@ def _file_customer_message(
     if match is None:
         enrichment = enrich(msg, now)
         ticket = Ticket(
-            ref=msg.reserved_ref or _unused_ref(session),
+            ref=msg.reserved_ref or unused_ref(session),
             subject=msg.subject,
             normalized_subject=normalize_subject(msg.subject),
             channel=msg.channel,
@@ -444,7 +444,7 @@ def _apply_platform_event(
     return ticket.ref if ticket else None
 
 
-def _unused_ref(session: Session) -> str:
+def unused_ref(session: Session) -> str:
     # 32^6 refs: a collision is rare but certain over a busy year; never fail on one.
     while True:
         ref = new_ref()

@@ -1,7 +1,7 @@
 """Do two texts speak of the same matter? Word stems shared, in each text's language.
 
 "Mi tarjeta está bloqueada" and "sigo con la tarjeta bloqueada!!" share `tarjet` and
-`bloque` once each is reduced by the Snowball stemmer of its language (the stemmers
+`bloqu` once each is reduced by the Snowball stemmer of its language (the stemmers
 Lucene and PostgreSQL's full-text search use, from the `snowballstemmer` package), after
 words that carry no matter (articles, greetings, "please") are dropped. Order numbers and
 other figures count as words: "4411" on both sides is strong evidence.

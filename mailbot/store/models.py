@@ -146,9 +146,6 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    # Set when merged into another contact (contact_merges holds what moved); None again
-    # after an unmerge.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
 
     identities: Mapped[list[ContactIdentity]] = relationship(back_populates="contact")
 
@@ -196,18 +193,20 @@ class IdentitySuggestion(Base):
 
 
 class ContactMerge(Base):
-    """One merge of two contacts, with what it moved, so it can be undone exactly.
+    """One merge of two contacts, with what it moved, so it can be undone.
 
-    The merged contact's row is kept (emptied) rather than deleted: unmerging gives its
-    identities, tickets and e-mail address back to the same contact id."""
+    The merged contact is deleted (its tickets and identities live on the kept one); its
+    fields, identities and tickets are recorded here, so unmerging recreates it with them.
+    `merged_id` is the deleted contact's old id, kept as a plain number."""
 
     __tablename__ = "contact_merges"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kept_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    merged_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    # {"identity_ids": [...], "ticket_ids": [...], "email": ..., "name": ..., "language": ...,
-    #  "filled": {"name": bool, "email": bool, "language": bool}}
+    merged_id: Mapped[int] = mapped_column(Integer)
+    # {"name", "email", "language": the merged contact's; "identity_ids", "ticket_ids": what
+    #  moved; "filled": the kept contact's fields it filled}. Unmerging sets
+    #  "restored_id", the recreated contact.
     moved: Mapped[dict] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(320), default="system")
     merged_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
+from mailbot.split import SplitError, split_message
 from mailbot.store.models import (
     Attachment,
     Contact,
@@ -166,3 +168,17 @@ def _attachment_disposition(filename: str) -> str:
         or "attachment"
     )
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.route("/tickets/<ref>/split", methods=["POST"])
+def split(ref: str) -> ResponseReturnValue:
+    """The message into a new ticket (mailbot/split.py); no acknowledgement is sent."""
+    try:
+        new = split_message(db(), ref, request.form.get("message_id", ""))
+    except SplitError as error:
+        db().rollback()
+        flash(str(error), "error")
+        return redirect(url_for("tickets.show", ref=ref))
+    db().commit()
+    flash(f"The message is now ticket {new.ref}.", "ok")
+    return redirect(url_for("tickets.show", ref=new.ref))

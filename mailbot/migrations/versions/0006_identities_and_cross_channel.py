@@ -19,11 +19,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("contact_identities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(length=20), nullable=True))
-    with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            "fk_contacts_merged_into_id", "contacts", ["merged_into_id"], ["id"], ondelete="SET NULL"
-        )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("thread_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("thread_confidence", sa.Float(), nullable=True))
@@ -47,16 +42,13 @@ def upgrade() -> None:
         "contact_merges",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("kept_id", sa.Integer(), sa.ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
-        sa.Column(
-            "merged_id", sa.Integer(), sa.ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("merged_id", sa.Integer(), nullable=False),
         sa.Column("moved", sa.JSON(), nullable=False),
         sa.Column("actor", sa.String(length=320), nullable=False),
         sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("unmerged_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_contact_merges_kept_id", "contact_merges", ["kept_id"])
-    op.create_index("ix_contact_merges_merged_id", "contact_merges", ["merged_id"])
     # Cross-channel identity looks a contact's open tickets up by contact and recency.
     op.create_index("ix_tickets_contact_id_updated_at", "tickets", ["contact_id", "updated_at"])
 
@@ -68,8 +60,5 @@ def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("thread_confidence")
         batch_op.drop_column("thread_reason")
-    with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_contacts_merged_into_id", type_="foreignkey")
-        batch_op.drop_column("merged_into_id")
     with op.batch_alter_table("contact_identities", schema=None) as batch_op:
         batch_op.drop_column("kind")
