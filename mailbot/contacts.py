@@ -36,12 +36,16 @@ def contact_state(contact: Contact) -> dict[str, object]:
 def find_contact_by_reference(session: Session, reference: str) -> Contact | None:
     """`42` / `#42` (an id), an e-mail address, or any identity's handle (a phone number,
     a platform id), case-insensitively."""
-    reference = reference.strip().lstrip("#")
+    reference = reference.strip()
+    by_id_only = reference.startswith("#")
+    reference = reference.lstrip("#")
     if not reference:
         return None
-    if reference.isdigit():
+    # Platform ids are digits too (an X or Telegram user id): a number beyond a contact
+    # id's range is a handle, and one that is no contact's id is tried as a handle next.
+    if reference.isdigit() and int(reference) < 2**31:
         found = session.get(Contact, int(reference))
-        if found is not None:
+        if found is not None or by_id_only:
             return found
     found = session.scalar(select(Contact).where(func.lower(Contact.email) == reference.lower()))
     if found is None:

@@ -291,8 +291,9 @@ def suggest_links(session: Session, contact_id: int, suggestions: Sequence[Sugge
     pairs = {
         (min(contact_id, s.other_contact_id), max(contact_id, s.other_contact_id)): s for s in suggestions
     }
-    stored = set(
-        session.execute(
+    stored = {
+        (row[0], row[1])
+        for row in session.execute(
             select(IdentitySuggestion.contact_id, IdentitySuggestion.other_contact_id).where(
                 or_(
                     *(
@@ -301,8 +302,8 @@ def suggest_links(session: Session, contact_id: int, suggestions: Sequence[Sugge
                     )
                 )
             )
-        ).tuples()
-    )
+        )
+    }
     for (a, b), suggestion in pairs.items():
         if (a, b) not in stored:
             session.add(IdentitySuggestion(contact_id=a, other_contact_id=b, reason=suggestion.reason))

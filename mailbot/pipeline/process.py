@@ -374,6 +374,9 @@ def _file_customer_message(
             response_hours=response_hours,
             joined=joined,
         )
+        # Answered from the mailbox the mail came in on (a ticket opened on another
+        # channel has none of its own).
+        entry.mailbox_id = inbound.mailbox_id or entry.mailbox_id
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
