@@ -40,7 +40,7 @@ def split_message(session: Session, ref: str, message_id: str, actor: str | None
         else None
     )
     if message is None:
-        raise SplitError(f"ticket {ticket.ref} has no message {wanted or message_id!r}")
+        raise SplitError(f"ticket {ticket.ref} has no message {wanted}" if wanted else "no message id given")
     others = session.scalar(
         select(Message.id).where(Message.ticket_id == ticket.id, Message.id != message.id).limit(1)
     )
