@@ -20,6 +20,7 @@ from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
+from mailbot.token_commands import token
 from mailbot.web.commands import admin
 
 
@@ -286,6 +287,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 main.add_command(admin)
 main.add_command(channel)
 main.add_command(contacts)
+main.add_command(token)
 
 if __name__ == "__main__":
     main()

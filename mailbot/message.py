@@ -9,8 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# Sender identity types, as the ticket JSON's `sender.type` names them.
-SENDER_TYPES = ("email", "slack", "telegram", "whatsapp", "messenger", "instagram", "phone", "x", "generic")
+# Sender identity types, as the ticket JSON's `sender.type` names them. `api`: an agent's
+# reply or note written through the REST API, its value the token's name.
+SENDER_TYPES = (
+    "email",
+    "slack",
+    "telegram",
+    "whatsapp",
+    "messenger",
+    "instagram",
+    "phone",
+    "x",
+    "generic",
+    "api",
+)
 
 
 @dataclass(frozen=True)

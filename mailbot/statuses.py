@@ -3,7 +3,8 @@
 StrEnum, so a member is the very string stored in the database (and compares equal to
 it): the schema stays plain text columns that a person can read in psql. Transitions
 live with their table: outbox.py for OutboxStatus, pipeline/process.py and the sources
-for InboundStatus, the pipeline and the panel for TicketStatus.
+for InboundStatus, the pipeline, the panel and ticket_changes.py (what agents may
+move a ticket to) for TicketStatus.
 """
 
 from __future__ import annotations

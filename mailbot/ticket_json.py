@@ -54,6 +54,11 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority,
         "created_at": iso(ticket.created_at),
         "acknowledged_at": iso(ticket.acknowledged_at),
+        # Added in issue 10: the first agent reply, who has the ticket, where it is, its labels.
+        "first_response_at": iso(ticket.first_response_at),
+        "assignee": ticket.assignee,
+        "queue": ticket.queue,
+        "tags": list(ticket.tags or []),
         "messages": [message_json(m) for m in ticket.messages],
     }
 

@@ -35,6 +35,11 @@ def chat_message_id(secret_key: str, key: str, channel_type: str) -> str:
     return f"mailbot.{channel_type}.{digest}@chat.invalid"
 
 
+def chat_reply_fields(reply_fields: dict[str, str], ticket_ref: str) -> dict[str, str]:
+    """What a chat sender needs to answer in the customer's conversation, and the ticket it is about."""
+    return {**reply_fields, "ticket_ref": ticket_ref}
+
+
 def build_chat_ack(
     session: Session,
     ticket: Ticket,
@@ -63,7 +68,7 @@ def build_chat_ack(
         },
         "public" if msg.public else "chat",
     )
-    fields = {**msg.reply_fields, "ticket_ref": ticket.ref}
+    fields = chat_reply_fields(msg.reply_fields, ticket.ref)
     return OutboxEntry(
         key=key,
         kind="ack",

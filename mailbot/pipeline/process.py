@@ -285,14 +285,11 @@ def _file_customer_message(
     else:
         filed = _Filed(match.ticket.id, match.ticket.ref)
         reason = f"threaded by {match.reason}"
-        # A customer writing into a closed ticket reopens it.
+        # Pending, solved or closed: the customer writing again reopens it.
         session.execute(
             update(Ticket)
             .where(Ticket.id == filed.id)
-            .values(
-                updated_at=now,
-                **({"status": TicketStatus.OPEN} if match.ticket.status == TicketStatus.CLOSED else {}),
-            )
+            .values(updated_at=now, status=TicketStatus.OPEN)
             .execution_options(synchronize_session=False)
         )
         response_hours = _hours_left(match.ticket.first_response_due_at, now)

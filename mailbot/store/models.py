@@ -213,10 +213,18 @@ class ContactMerge(Base):
     unmerged_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
+# Every ticket starts in this queue until routing rules exist.
+DEFAULT_QUEUE = "support"
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
-    # Cross-channel dedupe reads one contact's recently active tickets.
-    __table_args__ = (Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),)
+    # The API lists tickets by last change (updated since, then a cursor on this order);
+    # cross-channel dedupe reads one contact's recently active tickets.
+    __table_args__ = (
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(20), unique=True)
@@ -237,6 +245,11 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
     first_response_due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The first agent reply: it stops the first-response clock.
+    first_response_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    queue: Mapped[str] = mapped_column(String(100), default=DEFAULT_QUEUE, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(320), index=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     contact: Mapped[Contact] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
@@ -260,7 +273,8 @@ class Message(Base):
     # RFC 5322 Message-ID without brackets, or the platform's message id; unique per
     # channel, so one mail delivered to two mailboxes is stored once.
     internet_message_id: Mapped[str | None] = mapped_column(String(998))
-    kind: Mapped[str] = mapped_column(String(20))  # customer | auto_reply | bounce | agent | callback
+    # customer | auto_reply | bounce | callback; agent (a reply to the customer) | note (internal)
+    kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
     from_address: Mapped[str] = mapped_column(String(320))  # the sender identity's value

@@ -1,5 +1,6 @@
-"""Tables of the admin panel: its users, the audit log, and acknowledgement templates
-edited in the panel (which take precedence over the files under templates/ack/)."""
+"""Tables of the admin panel: its users, the audit log, acknowledgement templates
+edited in the panel (which take precedence over the files under templates/ack/), and
+the tokens the REST API is called with."""
 
 from __future__ import annotations
 
@@ -56,3 +57,27 @@ class AckTemplateOverride(Base):
     source: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API (api/tokens.py makes and checks them).
+
+    Only the SHA-256 of the token is kept: a copy of the database does not let anyone
+    call the API. A fast hash is enough because the token is 256 random bits, not a
+    password a person chose (no dictionary to try)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, so an admin can tell which one a client holds.
+    prefix: Mapped[str] = mapped_column(String(20))
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated, as OAuth writes them (RFC 6749 3.3)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())

@@ -59,7 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # X-Forwarded-For; trust exactly as many hops as there are proxies, no more.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies)  # type: ignore[method-assign]
 
+    from mailbot.api import views as api_views
     from mailbot.web import (
+        api_tokens,
         audit,
         auth,
         channels_admin,
@@ -91,6 +93,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit.bp,
         webhooks.bp,
         forms.bp,
+        api_tokens.bp,
+        api_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
@@ -110,10 +114,16 @@ def _security_headers(response: Response) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response | HTTPException:
-    from flask import Response, render_template
+    from flask import Response, render_template, request
 
     if error.code is None or error.code < 400:
         return error
+    from mailbot.api import API_PATH
+
+    if request.path.startswith(API_PATH):
+        from mailbot.api.operations import problem_for
+
+        return problem_for(error)
     body = render_template(
         "panel/error.html", code=error.code, name=error.name, description=error.description
     )

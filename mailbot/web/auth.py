@@ -29,6 +29,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from mailbot.api import API_PATH
 from mailbot.store.panel_models import User
 from mailbot.timeutil import utcnow
 from mailbot.web import ratelimit
@@ -54,8 +55,10 @@ def _session_key(sid: str) -> str:
 
 def load_user() -> None:
     g.user = None
-    if request.blueprint == "webhooks":
-        return  # a platform never has a panel session: no Redis round trip per event
+    # The REST API authenticates every request by its bearer token (mailbot/api), also
+    # the ones no route matches: a 404 or 405 there is the API's JSON, never the login page.
+    if request.blueprint == "webhooks" or request.path.startswith(API_PATH):
+        return  # a platform or an API client never has a panel session: no Redis round trip
     sid = session.get("sid")
     if not isinstance(sid, str):
         return
@@ -71,7 +74,12 @@ def load_user() -> None:
 
 
 def require_login() -> ResponseReturnValue | None:
-    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS or g.user is not None:
+    if (
+        request.endpoint in PUBLIC_ENDPOINTS
+        or request.blueprint in PUBLIC_BLUEPRINTS
+        or request.path.startswith(API_PATH)
+        or g.user is not None
+    ):
         return None
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

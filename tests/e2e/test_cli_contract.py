@@ -33,6 +33,11 @@ TICKET_FIELDS = {
     "created_at",
     "acknowledged_at",
     "messages",
+    # added in issue 10: the first agent reply, who has the ticket, its queue and labels
+    "first_response_at",
+    "assignee",
+    "queue",
+    "tags",
 }
 MESSAGE_FIELDS = {
     "message_id",
@@ -155,7 +160,7 @@ def test_the_whole_flow_from_an_empty_database(
         assert ticket["contact"]["identities"] == [{"type": "email", "value": ticket["contact"]["email"]}]
         for message in ticket["messages"]:
             assert set(message) == MESSAGE_FIELDS
-            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent"}
+            assert message["kind"] in {"customer", "auto_reply", "bounce", "agent", "note"}
             # Mail's sender identity is its address (issue 8's contract).
             assert message["channel"] == "email"
             assert message["sender"]["type"] == "email" and message["sender"]["value"] == message["from"]
@@ -166,6 +171,13 @@ def test_the_whole_flow_from_an_empty_database(
             assert isinstance(message["thread_reason"], str) and 0 <= message["thread_confidence"] <= 1
         assert ticket["status"] == "open" and ticket["channel"] == "email"
         assert ticket["created_at"].endswith("Z") and ticket["acknowledged_at"].endswith("Z")
+        # Nobody has answered or taken it yet; it waits in the default queue.
+        assert (ticket["first_response_at"], ticket["assignee"], ticket["queue"], ticket["tags"]) == (
+            None,
+            None,
+            "support",
+            [],
+        )
     by_email = {t["contact"]["email"]: t for t in tickets}
     spanish, english = by_email["ana.garcia@gmail.test"], by_email["john.smith@outlook.test"]
     assert spanish["contact"]["name"] == "Ana García"  # UTF-8 survives the pipe

@@ -1,0 +1,239 @@
+"""Every shape the REST API reads or writes, once: marshmallow schemas that validate the
+requests and, through apispec, are the OpenAPI document's components.
+
+The response schemas describe what mailbot/ticket_json.py builds (the same JSON as
+`mailbot tickets list --json`); they forbid properties they do not name, so a field
+added there without being described here fails the schemathesis run.
+
+String fields refuse what the store cannot keep or a client must never be handed:
+NUL (PostgreSQL refuses it in text) and control characters in one-line fields, by a
+pattern the document shows too; lone surrogates (which no UTF-8 store can hold) by a
+validator, because the Rust and ECMA regex engines that read the document reject a
+pattern naming them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from mailbot.message import SENDER_TYPES
+from mailbot.statuses import TicketStatus
+from mailbot.ticket_changes import PRIORITIES
+
+MESSAGE_KINDS = ("customer", "auto_reply", "bounce", "callback", "agent", "note")
+STATUSES = tuple(s.value for s in TicketStatus)
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
+MAX_TEXT = 50_000
+MAX_TAGS = 20
+
+# One line of text: no control characters (C0 with NUL, DEL).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# A message: line breaks and tabs welcome, no NUL, at least one character not a space.
+MESSAGE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Where a page starts: the last ticket's change time in microseconds and its id (views.py).
+CURSOR = r"^[0-9]{1,20}-[0-9]{1,18}$"
+# A queue or a tag: a short name, as `mailbot delivery add QUEUE` takes it.
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+
+
+def _no_surrogates(value: str) -> None:
+    # JSON can spell one (a lone \ud800 escape); Python decodes it, no UTF-8 store can keep it.
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValidationError("Not valid Unicode text (a lone surrogate).")
+
+
+class Text(fields.String):
+    """A string that is valid Unicode text."""
+
+    def __init__(self, *, validate: list[Any], **kwargs: Any) -> None:
+        super().__init__(validate=[*validate, _no_surrogates], **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false only: marshmallow's Boolean would take "yes", 1 or "0" as well."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a boolean: true or false.")
+        return value
+
+
+def _one_line(**kwargs: Any) -> fields.String:
+    return Text(validate=[validate.Length(min=1, max=320), validate.Regexp(ONE_LINE)], **kwargs)
+
+
+# -- requests ------------------------------------------------------------------------
+
+
+class TicketQuery(Schema):
+    """Filters of GET /api/v1/tickets; all optional, combined with AND."""
+
+    class Meta:
+        unknown = EXCLUDE  # a client's extra query parameters are ignored, as is usual for GET
+
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={"description": "Only this status."})
+    queue = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(NAME)],
+        metadata={"description": "Only this queue."},
+    )
+    channel = fields.String(
+        validate=[validate.Length(min=1, max=30), validate.Regexp(NAME)],
+        metadata={"description": "Only tickets opened on this channel (`email`, `slack`, ...)."},
+    )
+    contact = _one_line(
+        metadata={
+            "description": "Only this customer's tickets: their e-mail address or any of their handles."
+        }
+    )
+    updated_since = fields.AwareDateTime(
+        format="iso",
+        default_timezone=None,
+        metadata={"description": "Only tickets changed at or after this time (RFC 3339)."},
+    )
+    cursor = fields.String(
+        validate=validate.Regexp(CURSOR),
+        metadata={"description": "`next_cursor` of the previous page."},
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_PAGE,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": f"Tickets per page (default {DEFAULT_PAGE})."},
+    )
+
+
+class TicketPatch(Schema):
+    """PATCH /api/v1/tickets/<ref>: the fields to change; absent fields stay as they are."""
+
+    status = fields.String(
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "open, pending (waiting on the customer), solved, closed. Closed only from "
+            "solved, and final for agents: the customer writing again reopens a ticket."
+        },
+    )
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    queue = fields.String(validate=[validate.Length(min=1, max=100), validate.Regexp(NAME)])
+    assignee = _one_line(allow_none=True, metadata={"description": "Who has the ticket; null: nobody."})
+    tags = fields.List(
+        fields.String(validate=[validate.Length(min=1, max=50), validate.Regexp(NAME)]),
+        validate=validate.Length(max=MAX_TAGS),
+        metadata={
+            "description": "The ticket's labels, each once, replacing the ones it had.",
+            "uniqueItems": True,
+        },
+    )
+
+    @validates_schema
+    def _distinct_tags(self, data: dict[str, Any], **kwargs: Any) -> None:
+        tags = data.get("tags")
+        if tags is not None and len(set(tags)) != len(tags):
+            raise ValidationError("each tag once", field_name="tags")
+
+
+class NewMessage(Schema):
+    """POST /api/v1/tickets/<ref>/messages."""
+
+    text = Text(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_TEXT), validate.Regexp(MESSAGE_TEXT)],
+        metadata={"description": "What the agent writes, as plain text."},
+    )
+    internal = StrictBoolean(
+        load_default=False,
+        metadata={"description": "true: an internal note the customer never sees; false: a reply to them."},
+    )
+
+
+# -- responses (what ticket_json.py builds) ------------------------------------------
+
+
+class IdentityOut(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(SENDER_TYPES))
+    value = fields.String(required=True)
+
+
+class ContactOut(Schema):
+    name = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
+    identities = fields.List(
+        fields.Nested(IdentityOut),
+        required=True,
+        metadata={"description": "Every identity of the contact, typed as messages' senders are."},
+    )
+
+
+class SenderOut(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(SENDER_TYPES))
+    value = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class MessageOut(Schema):
+    message_id = fields.String(required=True, allow_none=True)
+    from_ = fields.String(required=True, data_key="from")
+    subject = fields.String(required=True)
+    text = fields.String(required=True)
+    received_at = fields.DateTime(required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(MESSAGE_KINDS),
+        metadata={"description": "agent: a reply to the customer; note: internal, never sent."},
+    )
+    channel = fields.String(required=True)
+    sender = fields.Nested(SenderOut, required=True)
+    warnings = fields.List(fields.String(), required=True)
+    forwarded_by = fields.String(required=True, allow_none=True)
+    forward_note = fields.String(required=True)
+    forwarded_from = fields.String(required=True, allow_none=True)
+    thread_reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why the message is on this ticket: the deciding signal and its evidence."},
+    )
+    thread_confidence = fields.Float(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(0, 1),
+        metadata={"description": "How sure that decision was, 0 to 1."},
+    )
+
+
+class TicketOut(Schema):
+    ref = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    subject = fields.String(required=True)
+    channel = fields.String(required=True)
+    contact = fields.Nested(ContactOut, required=True)
+    language = fields.String(required=True)
+    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+    created_at = fields.DateTime(required=True)
+    acknowledged_at = fields.DateTime(required=True, allow_none=True)
+    first_response_at = fields.DateTime(required=True, allow_none=True)
+    assignee = fields.String(required=True, allow_none=True)
+    queue = fields.String(required=True)
+    tags = fields.List(fields.String(), required=True)
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class TicketPage(Schema):
+    tickets = fields.List(fields.Nested(TicketOut), required=True)
+    next_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next page; null: last."},
+    )
+
+
+class MessageList(Schema):
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class Problem(Schema):
+    """Every error: a stable code and a sentence for a person."""
+
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(metadata={"description": "Per field, what is wrong (validation errors)."})
