@@ -282,3 +282,47 @@ def find_contact_ids(desk: Desk, reference: str) -> int:
         found = find_contact_by_reference(session, reference)
         assert found is not None
         return found.id
+
+
+def test_a_whatsapp_number_links_to_the_phone_a_partner_system_gave_and_joins_its_ticket(
+    chat: ChatDesk,
+) -> None:
+    from tests.fixtures.platforms import meta as mx
+
+    chat.api.credentials["meta"] = mx.ACCESS_TOKEN
+    chat.add_channel(
+        ChannelSpec(
+            "whatsapp",
+            "acme",
+            secret=mx.APP_SECRET,
+            token=mx.ACCESS_TOKEN,
+            api_base=chat.api.base("meta"),
+            options={
+                "phone_number_id": mx.PHONE_NUMBER_ID,
+                "verify_token": mx.VERIFY_TOKEN,
+                "language": "es",
+            },
+        )
+    )
+    # The partner's app knows the customer's number as they typed it: national, with spaces.
+    national = f"{mx.CUSTOMER_WA_ID[2:5]} {mx.CUSTOMER_WA_ID[5:8]} {mx.CUSTOMER_WA_ID[8:]}"
+    post_generic(
+        chat, gx.submission(CARD_BODY, sender_id="app-5", email=None, phone=national, conversation_id="c-5")
+    )
+    [opened] = chat.tickets()
+
+    body = as_bytes(
+        mx.whatsapp_body(mx.messages_change(mx.wa_text("Sigo con la tarjeta bloqueada, no puedo pagar")))
+    )
+    assert chat.post("/webhooks/whatsapp/acme", body, mx.headers(body)).status_code == 200
+    chat.work()
+
+    [ticket] = chat.tickets()
+    assert ticket["ref"] == opened["ref"]
+    assert [m["channel"] for m in ticket["messages"]] == ["generic", "whatsapp"]
+    assert f"contact linked by phone +{mx.CUSTOMER_WA_ID}" in ticket["messages"][1]["thread_reason"]
+    assert ("whatsapp", f"+{mx.CUSTOMER_WA_ID}") in {
+        (i["type"], i["value"]) for i in ticket["contact"]["identities"]
+    }
+    [answer] = [c for c in chat.api.calls_to("meta") if c.path.endswith("/messages")]
+    assert opened["ref"] in answer.body.decode() and "no hace falta" in answer.body.decode()
