@@ -44,6 +44,7 @@ from imapclient import IMAPClient
 from sqlalchemy import func, select
 
 from mailbot.config import load_settings
+from mailbot.devservers.ack_clock import AckClock
 from mailbot.devservers.dovecot import DovecotServer
 from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.devservers.smtp_sink import SmtpSink
@@ -165,61 +166,6 @@ def make_mail(rng: random.Random, index: int, run_id: str) -> tuple[str, bytes]:
     return message_id, message.as_bytes()
 
 
-# -- the acknowledgements ------------------------------------------------------------------
-
-class AckClock:
-    """Timestamps each acknowledgement as it reaches the sink, keyed by In-Reply-To.
-
-    Uses the sink's public wait_for(), which wakes on every arrival, so the time is taken
-    when the message arrives rather than at some polling interval.
-    """
-
-    def __init__(self, sink: SmtpSink) -> None:
-        self.sink = sink
-        self.arrived: dict[str, float] = {}
-        self.count = 0
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._thread = threading.Thread(target=self._run, name="ack-clock", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-
-    def _run(self) -> None:
-        seen = 0
-        while not self._stop.is_set():
-            try:
-                received = self.sink.wait_for(seen + 1, timeout=0.2)
-            except TimeoutError:
-                continue
-            now = time.monotonic()
-            with self._changed:
-                for mail in received[seen:]:
-                    reply_to = (mail.message.get("In-Reply-To") or "").strip().strip("<>")
-                    self.arrived.setdefault(reply_to, now)
-                seen = len(received)
-                self.count = seen
-                self._changed.notify_all()
-
-    def wait_count(self, count: int, deadline: float) -> bool:
-        with self._changed:
-            while self.count < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(min(remaining, 1.0))
-            return True
-
-    def when(self, message_id: str) -> float | None:
-        with self._lock:
-            return self.arrived.get(message_id)
-
-
 # -- processes -----------------------------------------------------------------------------
 
 @dataclass
@@ -230,7 +176,7 @@ class Children:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
+        log = (self.log_dir / f"{name}.log").open("ab")  # a restarted process adds to its log
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mailbot.cli", *args],

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
+from mailbot.delivery_commands import delivery
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
 from mailbot.token_commands import token
@@ -287,6 +288,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 main.add_command(admin)
 main.add_command(channel)
 main.add_command(contacts)
+main.add_command(delivery)
 main.add_command(token)
 
 if __name__ == "__main__":

@@ -39,8 +39,10 @@ class Settings:
     outbox_sending_ttl_seconds: int = 300
     # How long one attempt at filing a message may take before another job may try it.
     processing_lease_seconds: int = 60
-    # A poller that stops renewing its mailbox lease for this long is presumed dead.
-    poller_lease_seconds: int = 90
+    # A poller that stops renewing its mailbox lease for this long is presumed dead. It
+    # renews every few seconds and after each FETCH batch; its mailbox waits this long
+    # for another poller when it is killed.
+    poller_lease_seconds: int = 15
     # Cross-channel dedupe (pipeline/crosschannel.py): a contact's message on another
     # channel joins their open ticket active within this window when the texts share at
     # least this share of the shorter one's word stems.
@@ -71,7 +73,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         outbox_claim_ttl_seconds=int(env.get("MAILBOT_OUTBOX_CLAIM_TTL_SECONDS", "600")),
         outbox_sending_ttl_seconds=int(env.get("MAILBOT_OUTBOX_SENDING_TTL_SECONDS", "300")),
         processing_lease_seconds=int(env.get("MAILBOT_PROCESSING_LEASE_SECONDS", "60")),
-        poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "90")),
+        poller_lease_seconds=int(env.get("MAILBOT_POLLER_LEASE_SECONDS", "15")),
         cross_channel_window_seconds=int(float(env.get("MAILBOT_CROSS_CHANNEL_WINDOW_HOURS", "72")) * 3600),
         cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
         default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),

@@ -123,5 +123,6 @@ def load_senders() -> None:
     import mailbot.senders.smtp  # noqa: F401
     import mailbot.senders.telegram  # noqa: F401
     import mailbot.senders.twilio  # noqa: F401
+    import mailbot.senders.webhook  # noqa: F401
     import mailbot.senders.whatsapp  # noqa: F401
     import mailbot.senders.x  # noqa: F401

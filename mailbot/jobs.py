@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+
+import redis
 
 from mailbot.deliver import deliver_many
 from mailbot.pipeline.process import Addresses, process_inbound
-from mailbot.queue import OUTBOX_QUEUE, enqueue_delivery, queue
-from mailbot.runtime import current_runtime
+from mailbot.queue import enqueue_delivery
+from mailbot.runtime import Runtime, current_runtime
+
+log = logging.getLogger("mailbot.outbox")
 
 DELIVERY_GROUP = 20
 
@@ -17,33 +21,46 @@ def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
     runtime = current_runtime()
     counts: dict[str, int] = {}
     promised: list[int] = []
+    notifications: list[int] = []
     with runtime.sessions() as session:
         addresses = Addresses.load(session)  # once per batch: mailboxes rarely change
     for inbound_id in inbound_ids:
         outcome = process_inbound(runtime, inbound_id, addresses)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         promised += outcome.outbox_ids
+        notifications += outcome.notify_ids
         # Handed to the outbox queue every few messages: one SMTP connection serves
         # the group, and the first customers of a large batch need not wait for the last.
         if len(promised) >= DELIVERY_GROUP:
-            enqueue_delivery(runtime, promised)
+            hand_to_outbox(runtime, promised)
             promised = []
-    enqueue_delivery(runtime, promised)
+    hand_to_outbox(runtime, promised)
+    # After the acknowledgements, in jobs of their own: a webhook that times out or an
+    # agent's mail server that refuses never delays what the customer was promised.
+    for start in range(0, len(notifications), DELIVERY_GROUP):
+        hand_to_outbox(runtime, notifications[start : start + DELIVERY_GROUP])
     return counts
 
 
+def hand_to_outbox(runtime: Runtime, outbox_ids: list[int]) -> None:
+    """Enqueue the delivery of committed outbox rows; with Redis unreachable, deliver
+    them here and now instead. The rest of the batch needs only the database, and the
+    customers need not wait for Redis (issue 7: a Redis restart mid-job ended the worker,
+    and the batch's remaining mail waited for recovery)."""
+    if not outbox_ids:
+        return
+    try:
+        enqueue_delivery(runtime, outbox_ids)
+    except redis.RedisError as error:
+        log.warning("outbox queue unavailable (%s): delivering %s rows in this job", error, len(outbox_ids))
+        deliver_many(runtime, outbox_ids)
+
+
 def deliver_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
+    """Deliver; a temporary failure leaves its row pending with its next attempt time,
+    and the workers' due-work timer enqueues it then (see due_work.py)."""
     runtime = current_runtime()
     counts: dict[str, int] = {}
-    retries: dict[datetime, list[int]] = {}
     for result in deliver_many(runtime, outbox_ids):
         counts[result.status] = counts.get(result.status, 0) + 1
-        if result.retry_at is not None:
-            retries.setdefault(result.retry_at, []).append(result.outbox_id)
-    for retry_at, ids in retries.items():
-        # Needs a worker running with the scheduler; if none is, recovery finds the
-        # due rows anyway.
-        queue(runtime, OUTBOX_QUEUE).enqueue_at(
-            retry_at, "mailbot.jobs.deliver_outbox_batch", ids, job_timeout=600
-        )
     return counts

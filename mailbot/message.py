@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Sender identity types, as the ticket JSON's `sender.type` names them. `api`: an agent's
-# reply or note written through the REST API, its value the token's name.
+# reply or note written through the REST API, its value the token's name; `panel`: one
+# written in the admin panel, its value the user's e-mail address.
 SENDER_TYPES = (
     "email",
     "slack",
@@ -22,6 +23,7 @@ SENDER_TYPES = (
     "x",
     "generic",
     "api",
+    "panel",
 )
 
 
@@ -66,6 +68,11 @@ EVENT_STATUS = "status"  # delivery or read receipt, a status update of ours
 EVENT_REACTION = "reaction"
 EVENT_MEMBERSHIP = "membership"  # joins, leaves, app-home opens, token revocations
 EVENT_KINDS = (EVENT_MESSAGE, EVENT_EDIT, EVENT_DELETE, EVENT_STATUS, EVENT_REACTION, EVENT_MEMBERSHIP)
+
+
+# The marker senders/smtp.py writes on every notification to agents, and classify reads:
+# a copy that lands in a support mailbox is our own echo, never a ticket.
+NOTIFICATION_HEADER = "X-Mailbot-Notification"
 
 
 @dataclass(frozen=True)

@@ -166,14 +166,7 @@ def settle_abandoned(
             )
         )
     )
-    released = 0
-    for entry in abandoned:
-        # A row whose sender dies every time (a crash, not a refusal) must not loop forever.
-        if entry.attempts >= MAX_ATTEMPTS:
-            mark_failed(session, entry, f"abandoned by its sender {entry.attempts} times")
-            continue
-        entry.status, entry.next_attempt_at, entry.claim_token = OutboxStatus.PENDING, now, None
-        released += 1
+    released = sum(_give_back(session, entry, now, "abandoned by its sender") for entry in abandoned)
     stuck = list(
         session.scalars(
             select(OutboxEntry).where(
@@ -187,3 +180,30 @@ def settle_abandoned(
         session.add(Alert(kind="outbox_uncertain", detail=f"{entry.key} to {entry.to_address}"))
         log.error("outbox %s (%s) is uncertain: held for an admin", entry.id, entry.key)
     return released, len(stuck)
+
+
+def release_orphaned_claims(
+    session: Session, in_progress: set[int], claimed_before: datetime, now: datetime | None = None
+) -> int:
+    """Claims that no live worker's job carries (see working.py): their worker died, and
+    a `claimed` row was never handed over, so it is due again at once instead of after
+    the claim TTL. A claim younger than `claimed_before` is left alone: its job may not
+    have said yet what it carries. A worker that is in fact alive loses nothing but the
+    row: `mark_sending` lets only the current holder hand it over."""
+    now = now or utcnow()
+    orphans = session.scalars(
+        select(OutboxEntry).where(OutboxEntry.status == "claimed", OutboxEntry.claimed_at < claimed_before)
+    )
+    return sum(
+        _give_back(session, entry, now, "its sender died") for entry in orphans if entry.id not in in_progress
+    )
+
+
+def _give_back(session: Session, entry: OutboxEntry, now: datetime, why: str) -> bool:
+    # A row whose sender dies every time (a crash, not a refusal) must not loop forever.
+    if entry.attempts >= MAX_ATTEMPTS:
+        mark_failed(session, entry, f"{why} {entry.attempts} times")
+        return False
+    entry.status, entry.next_attempt_at, entry.claim_token = OutboxStatus.PENDING, now, None
+    log.warning("outbox %s (%s): claim given back, %s", entry.id, entry.key, why)
+    return True

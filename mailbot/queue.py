@@ -7,6 +7,7 @@ Jobs carry only row ids: the database is the source of truth, so a job that is l
 from __future__ import annotations
 
 from rq import Queue
+from rq.job import Job
 
 from mailbot.runtime import Runtime
 
@@ -31,3 +32,14 @@ def enqueue_processing(runtime: Runtime, inbound_ids: list[int]) -> None:
 def enqueue_delivery(runtime: Runtime, outbox_ids: list[int]) -> None:
     if outbox_ids:
         queue(runtime, OUTBOX_QUEUE).enqueue("mailbot.jobs.deliver_outbox_batch", outbox_ids, job_timeout=600)
+
+
+def job_row_ids(job: Job) -> list[int]:
+    """The row ids a job of ours carries (its first argument); [] for anything else."""
+    try:
+        args = job.args
+    except Exception:  # unreadable job data
+        return []
+    if args and isinstance(args[0], list):
+        return [row_id for row_id in args[0] if isinstance(row_id, int)]
+    return []

@@ -1,42 +1,68 @@
 """Recreate lost work from the database, the source of truth.
 
 A killed worker loses the rq job it was running, a flushed Redis loses every queued
-job; the rows they were about stay `received` or `pending`. Workers run this at start
-and then periodically, so such rows are picked up again. Jobs are idempotent, so a
-row enqueued twice is harmless.
+job; the rows they were about stay `received`, `pending` or `claimed`. Workers run this
+at start and then every few seconds (see due_work.py), so such rows are picked up again.
+Jobs are idempotent, so a row enqueued twice is harmless.
 
 Harmless but not free: under a backlog (thousands of messages at once) most waiting
 rows are merely queued, not lost, and re-enqueueing all of them from every worker
 every 30 s filled the queues with jobs that only skipped rows, ahead of new mail.
-So rows that a job still waiting in a queue carries are left alone.
+So rows that a job still waiting in a queue carries are left alone, and so are those
+that a live worker's running job carries (working.py).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rq.job import Job
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailbot import outbox
-from mailbot.queue import INBOUND_QUEUE, OUTBOX_QUEUE, enqueue_delivery, enqueue_processing, queue
+from mailbot.queue import (
+    INBOUND_QUEUE,
+    OUTBOX_QUEUE,
+    enqueue_delivery,
+    enqueue_processing,
+    job_row_ids,
+    queue,
+)
 from mailbot.runtime import Runtime
 from mailbot.statuses import InboundStatus, OutboxStatus
 from mailbot.store.models import Inbound, OutboxEntry
 from mailbot.timeutil import utcnow
+from mailbot.working import ids_in_progress
 
 log = logging.getLogger("mailbot.recovery")
 
 BATCH = 200
+# A job says what it carries right after it is dequeued; a claim younger than this may
+# belong to a job that has not said so yet (or to a worker whose Redis just came back
+# empty and that writes its working set again within a few seconds).
+ORPHAN_GRACE = timedelta(seconds=6)
 
 
-def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0)) -> tuple[int, int]:
-    """Enqueue inbound rows still waiting and outbox rows due; returns their counts."""
-    # Read before the database: a job dequeued in between has either finished (its rows
-    # are no longer selected) or is running, and running jobs are never counted here.
+def recover_pending_work(
+    runtime: Runtime, *, min_age: timedelta = timedelta(0), leave_running: bool = True
+) -> tuple[int, int]:
+    """Enqueue inbound rows still waiting and outbox rows due, and give back claims of
+    dead workers; returns the counts enqueued. Rows younger than `min_age` are left to
+    the job that is about to carry them; with `leave_running`, so are rows that live
+    workers' running jobs carry. A worker starting passes False: when it is a killed
+    worker restarted by its process manager, its own rows come back at once, before its
+    old working set lapses (another worker's running job then just skips them)."""
+    # Read before the database, queues first: a job dequeued in between has either
+    # finished (its rows are no longer selected) or is running, and says so in its
+    # worker's working set, read next.
     inbound_queued = _ids_queued(runtime, INBOUND_QUEUE)
     outbox_queued = _ids_queued(runtime, OUTBOX_QUEUE)
+    outbox_running = ids_in_progress(runtime, OUTBOX_QUEUE)
+    if leave_running:
+        inbound_queued |= ids_in_progress(runtime, INBOUND_QUEUE)
+        outbox_queued |= outbox_running
     now = utcnow()
     with runtime.sessions.begin() as session:
         outbox.settle_abandoned(
@@ -45,6 +71,7 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
             sending_ttl=timedelta(seconds=runtime.settings.outbox_sending_ttl_seconds),
             now=now,
         )
+        outbox.release_orphaned_claims(session, outbox_running, now - max(min_age, ORPHAN_GRACE), now)
         inbound_ids = [
             row_id
             for row_id in session.scalars(
@@ -72,6 +99,44 @@ def recover_pending_work(runtime: Runtime, *, min_age: timedelta = timedelta(0))
     return len(inbound_ids), len(outbox_ids)
 
 
+def enqueue_due_retries(runtime: Runtime) -> int:
+    """Enqueue outbox rows whose next attempt is due (a temporary failure's retry, a claim
+    given back); returns how many. New rows are not looked at: their job carries them.
+
+    Called every few seconds, so cheap when nothing is due: one query on the few
+    pending rows; the queue is read only when there is something to compare with it.
+    """
+    now = utcnow()
+    with runtime.sessions() as session:
+        due = _due_retries(session, now)
+    if not due:
+        return 0
+    queued = _ids_queued(runtime, OUTBOX_QUEUE) | ids_in_progress(runtime, OUTBOX_QUEUE)
+    # Read again after the queue, the order used above: a row whose job left the queue
+    # meanwhile has most likely been claimed by now (if not, it is delivered once anyway).
+    with runtime.sessions() as session:
+        outbox_ids = [row_id for row_id in _due_retries(session, now) if row_id not in queued]
+    for start in range(0, len(outbox_ids), BATCH):
+        enqueue_delivery(runtime, outbox_ids[start : start + BATCH])
+    if outbox_ids:
+        log.info("enqueued %s due outbox retries", len(outbox_ids))
+    return len(outbox_ids)
+
+
+def _due_retries(session: Session, now: datetime) -> list[int]:
+    return list(
+        session.scalars(
+            select(OutboxEntry.id)
+            .where(
+                OutboxEntry.status == "pending",
+                OutboxEntry.attempts > 0,
+                OutboxEntry.next_attempt_at <= now,
+            )
+            .order_by(OutboxEntry.id)
+        )
+    )
+
+
 def _ids_queued(runtime: Runtime, name: str) -> set[int]:
     """Row ids carried by jobs still waiting in queue `name`: a worker will run them.
 
@@ -83,12 +148,6 @@ def _ids_queued(runtime: Runtime, name: str) -> set[int]:
     rq_queue = queue(runtime, name)
     ids: set[int] = set()
     for job in Job.fetch_many(rq_queue.get_job_ids(), connection=runtime.redis):
-        if job is None:  # its data expired or was deleted: treat its rows as lost
-            continue
-        try:
-            args = job.args
-        except Exception:  # unreadable job data: treat its rows as lost
-            continue
-        if args and isinstance(args[0], list):
-            ids.update(row_id for row_id in args[0] if isinstance(row_id, int))
+        if job is not None:  # None: its data expired or was deleted, its rows are lost
+            ids.update(job_row_ids(job))  # unreadable job data: its rows are lost too
     return ids

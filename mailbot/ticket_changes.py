@@ -83,9 +83,11 @@ def add_agent_message(
     author: Author,
     settings: Settings,
     now: datetime,
+    outbox_key: str | None = None,
 ) -> tuple[Message, OutboxEntry | None]:
     """Store an agent's message: an internal note, or a reply promised to the customer
-    through the outbox (the caller enqueues its delivery once committed)."""
+    through the outbox (the caller enqueues its delivery once committed). `outbox_key`:
+    the reply's unique key when it is relayed from an agent's own message."""
     target = None
     if not internal:
         if ticket.status == TicketStatus.CLOSED:
@@ -107,7 +109,12 @@ def add_agent_message(
     session.flush()
     entry = None
     if target is not None:
-        entry = build_agent_reply(ticket, message.id, text, target, secret_key=settings.secret_key)
+        entry = build_agent_reply(
+            ticket, message.id, text, target, secret_key=settings.secret_key, key=outbox_key
+        )
+        if author.type != "api":
+            # A person's reply shows their name beside the support address (a token has none).
+            entry.from_name = author.name
         session.add(entry)
         message.subject = entry.subject
         # The reply's own id: the customer's answer threads by it, and an echo of it

@@ -22,7 +22,8 @@ from mailbot.message import SENDER_TYPES
 from mailbot.statuses import TicketStatus
 from mailbot.ticket_changes import PRIORITIES
 
-MESSAGE_KINDS = ("customer", "auto_reply", "bounce", "callback", "agent", "note")
+# held: sent to an agent-reply address and not relayed (pipeline/relay.py says why).
+MESSAGE_KINDS = ("customer", "auto_reply", "bounce", "callback", "agent", "note", "held")
 STATUSES = tuple(s.value for s in TicketStatus)
 MAX_PAGE = 100
 DEFAULT_PAGE = 50

@@ -14,8 +14,12 @@ from mailbot.devservers.lifecycle import ThrowawayServer
 
 
 class RedisInstance(ThrowawayServer):
-    def __init__(self, directory: Path) -> None:
+    """`appendonly` keeps the data across a stop and start, as the embedded Redis does
+    (redis_server.py); a stopped instance starts again on the same port."""
+
+    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
         self.directory = directory
+        self.appendonly = appendonly
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen[bytes] | None = None
@@ -33,7 +37,7 @@ class RedisInstance(ThrowawayServer):
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 "--dir",
                 str(self.directory),
             ],

@@ -149,11 +149,25 @@ def reply_message_id(secret_key: str, key: str, support_address: str) -> str:
     return f"mailbot.{key.replace(':', '.')}.{digest}@{domain}"
 
 
+def relayed_reply_key(channel: str, source_message_id: str) -> str:
+    """The key of a reply relayed from an agent's own message (their mail, a Slack thread
+    reply): named after that message, so a second copy of it is the same promise."""
+    digest = hashlib.sha256(f"{channel}\x1f{source_message_id}".encode()).hexdigest()[:32]
+    return f"reply:{channel}:{digest}"
+
+
 def build_agent_reply(
-    ticket: Ticket, message_id: int, text: str, target: ReplyTarget, *, secret_key: str
+    ticket: Ticket,
+    message_id: int,
+    text: str,
+    target: ReplyTarget,
+    *,
+    secret_key: str,
+    key: str | None = None,
 ) -> OutboxEntry:
-    """The outbox row that delivers the agent's message `message_id` to the customer."""
-    key = reply_key(message_id)
+    """The outbox row that delivers the agent's message `message_id` to the customer;
+    `key` when it is relayed from an agent's message (relayed_reply_key)."""
+    key = key or reply_key(message_id)
     body = text.rstrip() + "\n"
     if target.channel == "email":
         return OutboxEntry(

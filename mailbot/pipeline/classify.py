@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from mailbot.mail.bounces import BOUNCE_SUBJECTS, failure_wording, is_mail_system
-from mailbot.message import InboundMessage
+from mailbot.message import NOTIFICATION_HEADER, InboundMessage
 from mailbot.pipeline.subjects import strip_reply_prefixes
 from mailbot.text import fold
 
@@ -122,6 +122,17 @@ def _encloses_ours(msg: InboundMessage, ctx: Context) -> str | None:
 def own_address(msg: InboundMessage, ctx: Context) -> str | None:
     if msg.sender_address and canonical_address(msg.sender_address) in ctx.own_addresses:
         return f"sent from our own address {msg.sender_address}"
+    return None
+
+
+@rule(OWN_ECHO, "Our notification of a customer's message to agents (X-Mailbot-Notification).")
+def own_notification(msg: InboundMessage, ctx: Context) -> str | None:
+    # A team address that is also a support mailbox, a Bcc or a forwarding rule brings
+    # the notification back: filing it would open a ticket about a ticket, and
+    # acknowledging it would start a loop. First, so the reason says which of ours it is.
+    key = _header(msg, NOTIFICATION_HEADER.lower())
+    if key:
+        return f"our notification to agents ({NOTIFICATION_HEADER}: {key})"
     return None
 
 
@@ -392,6 +403,7 @@ def null_return_path(msg: InboundMessage, ctx: Context) -> str | None:
 
 
 RULES: tuple[Rule, ...] = (
+    own_notification,
     own_address,
     own_message,
     feedback_report,

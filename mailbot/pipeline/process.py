@@ -30,8 +30,17 @@ from mailbot.pipeline.enrich import enrich
 from mailbot.pipeline.identify import KnownContact, find_contact, identify
 from mailbot.pipeline.normalize import domain_of, forwarded_origin_of
 from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
+from mailbot.pipeline.notify import build_notifications
 from mailbot.pipeline.ratecap import ack_cap_reason, burst_reason
 from mailbot.pipeline.refs import new_ref
+from mailbot.pipeline.relay import (
+    HELD,
+    Relayed,
+    agent_address_of,
+    notification_of_thread,
+    relay_agent_mail,
+    relay_slack_thread,
+)
 from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of_returned
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import SIGNAL_CONFIDENCE, ThreadMatch, find_thread
@@ -56,6 +65,9 @@ class Outcome:
     ticket_ref: str | None = None
     reason: str = ""
     outbox_ids: tuple[int, ...] = field(default_factory=tuple)
+    # Notifications to agents: delivered by a job of their own, so a slow target never
+    # holds back the acknowledgement (jobs.py).
+    notify_ids: tuple[int, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,12 @@ def _file_message(
     if verdict.kind == OWN_ECHO:
         _record(inbound, InboundStatus.IGNORED, verdict, None, now)
         return Outcome(inbound.id, "ignored", verdict.kind, reason=verdict.reason)
+    # An agent answering in a notification's Slack thread: not addressed to the bot, and
+    # no customer's message either.
+    notification = notification_of_thread(session, msg)
+    if notification is not None:
+        relayed = relay_slack_thread(session, msg, notification, settings)
+        return _file_agent_answer(session, inbound, msg, verdict, relayed, content_hash(msg), now)
     if verdict.kind == PLATFORM_EVENT:
         ref = _apply_platform_event(session, inbound, msg, now)
         _record(
@@ -178,6 +196,12 @@ def _file_message(
         return Outcome(
             inbound.id, "duplicate", verdict.kind, duplicate.ticket_ref, "same message seen before"
         )
+
+    # The signed agent-reply address decides, before any threading signal is read.
+    agent_address = agent_address_of(msg, settings.secret_key) if msg.channel == "email" else None
+    if agent_address is not None and verdict.kind != BOUNCE:
+        relayed = relay_agent_mail(session, msg, agent_address, verdict, settings, digest)
+        return _file_agent_answer(session, inbound, msg, verdict, relayed, digest, now)
 
     filed: _Filed | None
     if verdict.kind == BOUNCE:
@@ -207,6 +231,43 @@ class _Filed:
 
     id: int
     ref: str
+
+
+def _file_agent_answer(
+    session: Session,
+    inbound: Inbound,
+    msg: InboundMessage,
+    verdict: Verdict,
+    relayed: Relayed,
+    digest: str,
+    now: datetime,
+) -> Outcome:
+    """An agent's answer: relayed (the agent message and its outbox row are written), or
+    held on the ticket it names with the reason. Never a ticket, never acknowledged."""
+    ticket = relayed.ticket
+    if relayed.duplicate and ticket is not None:
+        _record(inbound, InboundStatus.DUPLICATE, verdict, ticket.id, now)
+        return Outcome(inbound.id, "duplicate", verdict.kind, ticket.ref, relayed.reason)
+    if not relayed.relayed and ticket is not None:
+        _attach(session, ticket.id, inbound, msg, HELD, relayed.reason, digest)
+        log.warning("inbound %s held on %s: %s", inbound.id, ticket.ref, relayed.reason)
+    kind = "agent" if relayed.relayed else HELD
+    status = InboundStatus.PROCESSED if ticket is not None else InboundStatus.IGNORED
+    _record(
+        inbound,
+        status,
+        Verdict(kind, relayed.reason, "agent_reply_address"),
+        ticket.id if ticket else None,
+        now,
+    )
+    return Outcome(
+        inbound.id,
+        "processed" if ticket is not None else "ignored",
+        kind,
+        ticket.ref if ticket else None,
+        relayed.reason,
+        (relayed.outbox_id,) if relayed.outbox_id else (),
+    )
 
 
 def _record(inbound: Inbound, status: str, verdict: Verdict, ticket_id: int | None, now: datetime) -> None:
@@ -293,7 +354,7 @@ def _file_customer_message(
             .execution_options(synchronize_session=False)
         )
         response_hours = _hours_left(match.ticket.first_response_due_at, now)
-    _attach(
+    attached = _attach(
         session,
         filed.id,
         inbound,
@@ -377,9 +438,25 @@ def _file_customer_message(
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
+    notify_ids: tuple[int, ...] = ()
+    # History (mail from before the mailbox was added) and a held burst are not news.
+    if inbound.may_acknowledge and hold is None:
+        notified = ticket or session.get(Ticket, filed.id)
+        assert notified is not None
+        entries = build_notifications(session, notified, attached, secret_key=settings.secret_key)
+        if entries:
+            session.add_all(entries)
+            session.flush()
+            notify_ids = tuple(e.id for e in entries)
     _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(
-        inbound.id, "processed", "customer", filed.ref, f"{reason}; ack: {decision.reason}", outbox_ids
+        inbound.id,
+        "processed",
+        "customer",
+        filed.ref,
+        f"{reason}; ack: {decision.reason}",
+        outbox_ids,
+        notify_ids,
     )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
 # "MB-" and six characters from an alphabet without I, O, 0 and 1, so a reference read
 # aloud or retyped from a phone screen survives. The one definition: subjects.py reads
@@ -48,6 +49,48 @@ def ref_from_reply_address(secret_key: str, address: str) -> str | None:
     if not hmac.compare_digest(match.group(2), _signature(secret_key, ref)):
         return None
     return ref
+
+
+# The agent-reply address (support+agent.mb-7k3q9p.<20 hex>@): the Reply-To of a
+# notification to agents. Distinct from the customer's reply address, and signed under
+# its own label with a longer signature: what is sent there may be relayed to the
+# customer in our name, so it must be much harder to forge than joining a ticket.
+AGENT_TAG = "agent."
+_AGENT_TOKEN = re.compile(
+    rf"^{re.escape(AGENT_TAG)}({re.escape(PREFIX.lower())}[{ALPHABET.lower()}]{{6}})\.(.*)$"
+)
+
+
+@dataclass(frozen=True)
+class AgentAddress:
+    """What an address of the agent-reply shape says: the ticket it names, and whether
+    its signature holds (a tampered or forged one names a ticket all the same)."""
+
+    ref: str
+    verified: bool
+
+
+def _agent_signature(secret_key: str, ref: str) -> str:
+    mac = hmac.new(secret_key.encode(), ("agent-reply-token:" + ref.upper()).encode(), hashlib.sha256)
+    return mac.hexdigest()[:20]
+
+
+def agent_reply_address(secret_key: str, support_address: str, ref: str) -> str:
+    local, _, domain = support_address.partition("@")
+    local = local.split("+", 1)[0]
+    return f"{local}+{AGENT_TAG}{ref.lower()}.{_agent_signature(secret_key, ref)}@{domain}"
+
+
+def parse_agent_reply_address(secret_key: str, address: str) -> AgentAddress | None:
+    """None unless the address has the agent-reply shape; then its ticket and verdict."""
+    local = address.partition("@")[0].lower()
+    if "+" not in local:
+        return None
+    match = _AGENT_TOKEN.match(local.split("+", 1)[1])
+    if not match:
+        return None
+    ref = match.group(1).upper()
+    return AgentAddress(ref, hmac.compare_digest(match.group(2), _agent_signature(secret_key, ref)))
 
 
 def ack_message_id(secret_key: str, ref: str, support_address: str) -> str:

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
+from mailbot.message import NOTIFICATION_HEADER
 from mailbot.runtime import Runtime
 from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, sender
 from mailbot.store.models import Mailbox, OutboxEntry
@@ -25,7 +26,12 @@ log = logging.getLogger("mailbot.outbox")
 
 def build_email(entry: OutboxEntry) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = entry.from_address
+    # An agent's reply shows their name beside the support address; the address stays ours.
+    message["From"] = (
+        Address(display_name=entry.from_name, addr_spec=entry.from_address)
+        if entry.from_name
+        else entry.from_address
+    )
     message["To"] = entry.to_address
     if entry.reply_to:
         message["Reply-To"] = entry.reply_to
@@ -43,6 +49,10 @@ def build_email(entry: OutboxEntry) -> EmailMessage:
         message["X-Auto-Response-Suppress"] = "All"
     if entry.ticket_id is not None:
         message["X-Mailbot-Outbox"] = entry.key
+    if entry.kind == "notification":
+        # Our notification to agents: a copy in a support mailbox is never a ticket
+        # (classify.own_notification), even where a relay drops X-Mailbot-Outbox.
+        message[NOTIFICATION_HEADER] = entry.key
     message.set_content(entry.body)
     return message
 

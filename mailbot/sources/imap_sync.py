@@ -34,6 +34,9 @@ class SyncReport:
     mailbox: str
     folder: str
     uidvalidity: int = 0
+    # The folder's UIDNEXT when the sync began (RFC 3501 section 2.3.1.1), if the server
+    # said: a later, higher UIDNEXT means mail arrived after this sync looked.
+    uidnext: int | None = None
     server_count: int = 0
     stored_count: int = 0  # rows we hold for this folder and UIDVALIDITY after the sync
     new: int = 0
@@ -49,12 +52,16 @@ def sync_folder(
     client: IMAPClient,
     mailbox: Mailbox,
     keep_alive: Callable[[], object] = lambda: None,
+    hand_over: Callable[[list[int]], object] | None = None,
 ) -> SyncReport:
+    """Store every message of the folder we do not hold yet, then `hand_over` the new
+    inbound ids (default: enqueue their processing)."""
     folder = mailbox.imap_folder or "INBOX"
     report = SyncReport(mailbox=mailbox.name, folder=folder)
     selected = client.select_folder(folder)
     uidvalidity = int(selected[b"UIDVALIDITY"])
     report.uidvalidity = uidvalidity
+    report.uidnext = folder_uidnext(selected)
     report.policy_applied = apply_after_process_policy(runtime, client, mailbox, folder, uidvalidity)
 
     with runtime.sessions.begin() as session:
@@ -115,7 +122,10 @@ def sync_folder(
             )
             _save_state(session, mailbox.id, folder, uidvalidity, max(batch))
         # Enqueued only once the rows are committed: durable before acknowledged.
-        enqueue_processing(runtime, new_ids)
+        if hand_over is None:
+            enqueue_processing(runtime, new_ids)
+        else:
+            hand_over(new_ids)
         if keep_alive() is False:
             raise LeaseLost(f"mailbox {mailbox.name}: lease lost mid-sync; another poller goes on")
     if not missing:
@@ -137,6 +147,12 @@ def sync_folder(
 
 class LeaseLost(RuntimeError):
     pass
+
+
+def folder_uidnext(selected: dict) -> int | None:
+    """UIDNEXT from imapclient's answer to SELECT; None if the server left it out."""
+    value = selected.get(b"UIDNEXT")
+    return int(value) if value is not None else None
 
 
 # A batch is cut at this many bytes too: 200 large messages at once would not fit in memory.

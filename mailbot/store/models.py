@@ -273,7 +273,8 @@ class Message(Base):
     # RFC 5322 Message-ID without brackets, or the platform's message id; unique per
     # channel, so one mail delivered to two mailboxes is stored once.
     internet_message_id: Mapped[str | None] = mapped_column(String(998))
-    # customer | auto_reply | bounce | callback; agent (a reply to the customer) | note (internal)
+    # customer | auto_reply | bounce | callback; agent (a reply to the customer) | note (internal);
+    # held (sent to an agent-reply address and not relayed: `reason` says why)
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
@@ -336,10 +337,12 @@ class OutboxEntry(Base):
     # Telegram chat_id, a phone number ...): a JSON object of strings.
     channel_fields: Mapped[str] = mapped_column(Text, default="{}")
     # The id the platform gave the sent message (Slack ts, Telegram message_id, wamid):
-    # agent replies thread on it.
-    external_id: Mapped[str | None] = mapped_column(String(500))
+    # agent replies thread on it, and a reply in a notification's Slack thread finds it.
+    external_id: Mapped[str | None] = mapped_column(String(500), index=True)
     to_address: Mapped[str] = mapped_column(String(320), index=True)
     from_address: Mapped[str] = mapped_column(String(320))
+    # The display name beside from_address (an agent's name on a relayed reply).
+    from_name: Mapped[str] = mapped_column(String(320), default="")
     reply_to: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
@@ -368,6 +371,26 @@ class OutboxEntry(Base):
         except ValueError:
             return {}
         return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+class DeliveryTarget(Base):
+    """Where a queue's new customer messages are delivered to agents (delivery.py).
+
+    `kind` email: `address` is the agent's or team's address. slack: `channel_id` is the
+    configured Slack channel posted through, `address` the Slack channel id (C123).
+    webhook: `address` is the URL, `secret` (encrypted) signs each POST."""
+
+    __tablename__ = "delivery_targets"
+    __table_args__ = (UniqueConstraint("queue", "kind", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # email | slack | webhook
+    address: Mapped[str] = mapped_column(String(1000))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    secret: Mapped[str] = mapped_column(Text, default="")  # encrypted
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Alert(Base):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+import redis
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
+from mailbot.pipeline.agent_reply import ReplyRefused
+from mailbot.queue import enqueue_delivery
 from mailbot.split import SplitError, split_message
 from mailbot.store.models import (
     Attachment,
@@ -20,11 +23,15 @@ from mailbot.store.models import (
     OutboxEntry,
     Ticket,
 )
-from mailbot.web.store import db
+from mailbot.ticket_changes import Author, add_agent_message
+from mailbot.timeutil import utcnow
+from mailbot.web.store import db, runtime
 
 bp = Blueprint("tickets", __name__)
 
 PAGE_SIZE = 50
+# The API takes the same at most (api/schemas.NewMessage).
+MAX_REPLY_CHARS = 50_000
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,43 @@ def show(ref: str) -> str:
         mailbox=mailbox,
         identities=sorted(ticket.contact.identities, key=lambda i: (i.channel, i.handle)),
     )
+
+
+@bp.route("/tickets/<ref>/messages", methods=["POST"])
+def reply(ref: str) -> ResponseReturnValue:
+    """The reply box: an answer to the customer through the outbox, or an internal note."""
+    ticket = db().scalar(select(Ticket).where(Ticket.ref == ref.strip().upper()))
+    if ticket is None:
+        abort(404, description=f"There is no ticket {ref}.")
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    internal = request.form.get("internal") == "1"
+    back = redirect(url_for("tickets.show", ref=ticket.ref))
+    if not text.strip() or len(text) > MAX_REPLY_CHARS or "\x00" in text:
+        flash(f"Write the reply first (at most {MAX_REPLY_CHARS:,} characters).", "error")
+        return back
+    user = g.user
+    try:
+        _, entry = add_agent_message(
+            db(),
+            ticket,
+            text,
+            internal=internal,
+            author=Author("panel", user.email, user.email.partition("@")[0]),
+            settings=runtime().settings,
+            now=utcnow(),
+        )
+    except ReplyRefused as error:
+        db().rollback()
+        flash(f"Not sent: {error}.", "error")
+        return back
+    db().commit()
+    if entry is not None:
+        try:
+            enqueue_delivery(runtime(), [entry.id])
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass  # committed, so promised: the workers' recovery finds the pending row
+    flash("Note added." if internal else "Reply sent to the customer.", "info")
+    return back
 
 
 @bp.route("/attachments/<int:attachment_id>")

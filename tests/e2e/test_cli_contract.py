@@ -440,3 +440,45 @@ def test_contacts_merge_and_unmerge_from_the_command_line(
     assert unknown.returncode != 0 and "no contact 'nobody@example.test'" in unknown.stderr
     actions = [a for a, actor in _audit_actions(env) if actor.startswith("cli")]
     assert actions == ["contact.merge", "contact.unmerge"]
+
+
+def test_delivery_targets_from_the_command_line(fresh_env: dict[str, str]) -> None:
+    """Issue 10's contract: `mailbot delivery add QUEUE --email | --slack --channel-id | --webhook`."""
+    env = fresh_env
+    ok(mailbot(env, "db", "upgrade"))
+    ok(mailbot(env, "channel", "add", "slack", "acme", "--secret", "signing", "--token", "xoxb-1"))
+    by_mail = ok(mailbot(env, "delivery", "add", "support", "--email", "Team@Acme.test"))
+    by_slack = ok(mailbot(env, "delivery", "add", "support", "--slack", "acme", "--channel-id", "C0TEAM0001"))
+    by_hook = ok(
+        mailbot(
+            env, "delivery", "add", "billing", "--webhook", "https://crm.example.test/in", "--secret", "s3"
+        )
+    )
+    ids = [int(r.stdout.strip()) for r in (by_mail, by_slack, by_hook)]  # stdout: the id alone
+    listed = json.loads(ok(mailbot(env, "delivery", "list", "--json")).stdout)
+    assert [(t["id"], t["queue"], t["kind"], t["address"]) for t in listed] == [
+        (ids[2], "billing", "webhook", "https://crm.example.test/in"),
+        (ids[0], "support", "email", "team@acme.test"),
+        (ids[1], "support", "slack", "C0TEAM0001"),
+    ]
+    assert "s3" not in json.dumps(listed)  # the secret never comes back
+
+    for args, says in (
+        (("--email", "team@acme.test"), "already delivers"),
+        (("--email", "not an address"), "not one e-mail address"),
+        (("--slack", "nope", "--channel-id", "C0TEAM0001"), "no slack channel named 'nope'"),
+        (("--slack", "acme"), "--channel-id"),
+        (("--slack", "acme", "--channel-id", "general"), "not a Slack channel id"),
+        (("--webhook", "https://crm.example.test/in"), "--secret"),
+        (("--webhook", "ftp://crm.example.test", "--secret", "x"), "not an http(s) URL"),
+        (("--email", "a@b.test", "--webhook", "https://x.test", "--secret", "x"), "exactly one"),
+        ((), "exactly one"),
+    ):
+        refused = mailbot(env, "delivery", "add", "support", *args)
+        assert refused.returncode != 0 and refused.stdout == "", args
+        assert says in refused.stderr, (args, refused.stderr)
+
+    ok(mailbot(env, "delivery", "remove", str(ids[0])))
+    assert [t["id"] for t in json.loads(ok(mailbot(env, "delivery", "list", "--json")).stdout)] == ids[2:0:-1]
+    gone = mailbot(env, "delivery", "remove", str(ids[0]))
+    assert gone.returncode != 0 and f"no delivery target {ids[0]}" in gone.stderr
