@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -111,8 +112,31 @@ _LINGUA_WEIGHT_WORDS = 4  # lingua's share: a third at 2 words, two thirds at 8,
 _MIN_SCORE = 0.3
 
 
-@functools.cache
+# functools.cache does not stop two threads from building a detector at once (a worker's
+# warm-up and its first job): the lock does, and the second one waits for the first.
+_BUILD_LOCK = threading.Lock()
+
+
+def warm_up() -> None:
+    """Load the models now (a worker calls this at start, in a thread), so the first
+    customer after a start is not the one who waits the seconds they take to load."""
+    # The builders are lazy too: lingua reads a language's models on its first detection.
+    _short_detector().compute_language_confidence_values("hola, grazie, thank you")
+    _wide_detector().compute_language_confidence_values("hola, grazie, thank you")
+
+
 def _short_detector() -> LanguageDetector:
+    with _BUILD_LOCK:
+        return _build_short_detector()
+
+
+def _wide_detector() -> LanguageDetector:
+    with _BUILD_LOCK:
+        return _build_wide_detector()
+
+
+@functools.cache
+def _build_short_detector() -> LanguageDetector:
     """Built once per process, on first use, as the wide one: its models take seconds to load."""
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
@@ -121,7 +145,7 @@ def _short_detector() -> LanguageDetector:
 
 
 @functools.cache
-def _wide_detector() -> LanguageDetector:
+def _build_wide_detector() -> LanguageDetector:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     codes = [IsoCode639_1.from_str(code) for code in (*_SHORT_TEXT_LANGUAGES, *_OTHERS)]

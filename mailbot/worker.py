@@ -27,6 +27,7 @@ from rq.job import Job
 
 from mailbot.due_work import DueWorkTimer
 from mailbot.handoff import ReadyPump, pump_once
+from mailbot.language import warm_up
 from mailbot.queue import QUEUE_NAMES, job_row_ids, queue
 from mailbot.recovery import recover_pending_work
 from mailbot.runtime import Runtime
@@ -72,6 +73,7 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
     # A burst worker only keeps its working set alive; due work is for the long-lived ones.
     timer = DueWorkTimer(runtime, working, enqueue_due=not burst)
     timer.start()
+    threading.Thread(target=warm_up, name="language-warm-up", daemon=True).start()
     # Webhook events the web process handed over (handoff.py) become jobs at once.
     pump = None if burst else ReadyPump(runtime)
     if pump is not None:
