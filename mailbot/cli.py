@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from mailbot.channel_commands import channel
 from mailbot.config import load_settings
+from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
@@ -264,6 +265,16 @@ def tickets_show(ref: str, as_json: bool) -> None:
         click.echo(f"\n--- {m['kind']} from {m['from']} at {m['received_at']}\n{m['text']}")
 
 
+@tickets.command("split")
+@click.argument("ref")
+@click.argument("message_id")
+def tickets_split(ref: str, message_id: str) -> None:
+    """Move message MESSAGE_ID (as `messages[].message_id` lists it, angle brackets
+    optional) of ticket REF into a new ticket of the same contact; prints the new ref.
+    Nothing is sent to the customer."""
+    split_command(ref, message_id)
+
+
 @main.command()
 @click.option("--data-dir", default=None, help="Where the demo keeps its state (default: the data dir).")
 @click.option("--port", default=8000, show_default=True)
@@ -277,6 +288,7 @@ def demo(data_dir: str | None, port: int, once: bool) -> None:
 
 main.add_command(admin)
 main.add_command(channel)
+main.add_command(contacts)
 main.add_command(delivery)
 main.add_command(token)
 main.add_command(customers)

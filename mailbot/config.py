@@ -48,6 +48,14 @@ class Settings:
     customer_lookup_url: str | None = None
     customer_lookup_timeout_seconds: float = 2.0
     customer_lookup_ttl_seconds: int = 3600
+    # Cross-channel dedupe (pipeline/crosschannel.py): a contact's message on another
+    # channel joins their open ticket active within this window when the texts share at
+    # least this share of the shorter one's word stems.
+    cross_channel_window_seconds: int = 72 * 3600
+    cross_channel_similarity: float = 0.3
+    # The region a phone number without country code is read in when neither the channel
+    # nor the mailbox has a language (ISO 3166 code; "": the default language's region).
+    default_phone_region: str = ""
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -74,6 +82,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         customer_lookup_url=env.get("MAILBOT_CUSTOMER_LOOKUP_URL") or None,
         customer_lookup_timeout_seconds=float(env.get("MAILBOT_CUSTOMER_LOOKUP_TIMEOUT_SECONDS", "2")),
         customer_lookup_ttl_seconds=int(env.get("MAILBOT_CUSTOMER_LOOKUP_TTL_SECONDS", "3600")),
+        cross_channel_window_seconds=int(float(env.get("MAILBOT_CROSS_CHANNEL_WINDOW_HOURS", "72")) * 3600),
+        cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
+        default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),
     )
 
 

@@ -142,6 +142,9 @@ class InboundMessage:
     # What an agent must be told when reading this message (a display name posing as
     # another address); stored with the message and shown on the ticket.
     warnings: list[str] = field(default_factory=list)
+    # Addresses and numbers the sender's system vouches for (a generic channel's
+    # sender.email / sender.phone, as typed): identify links the contact by them.
+    claimed_identities: list[SenderIdentity] = field(default_factory=list)
     # A staff member forwarded this customer's mail: who, and what they wrote above it.
     forwarded_by: str | None = None
     forward_note: str = ""

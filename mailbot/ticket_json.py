@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mailbot.store.models import Message, Ticket
+from mailbot.store.models import Contact, Message, Ticket
 from mailbot.timeutil import iso
 
 
@@ -26,6 +26,10 @@ def message_json(message: Message) -> dict[str, Any]:
         "forwarded_by": message.forwarded_by,
         "forward_note": message.forward_note or "",
         "forwarded_from": message.forwarded_from,
+        # Added in issue 9: why the message is on this ticket, and how sure that was
+        # (null on messages filed before).
+        "thread_reason": message.thread_reason,
+        "thread_confidence": message.thread_confidence,
     }
 
 
@@ -56,13 +60,23 @@ def context_json(context: dict[str, Any] | None) -> dict[str, Any]:
     return {**_no_context(), **stored}
 
 
+def identities_json(contact: Contact) -> list[dict[str, str]]:
+    """The contact's identities as `messages[].sender` names them: type and value."""
+    pairs = {(i.identity_type, i.handle) for i in contact.identities}
+    return [{"type": kind, "value": value} for kind, value in sorted(pairs)]
+
+
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
     return {
         "ref": ticket.ref,
         "status": ticket.status,
         "subject": ticket.subject,
         "channel": ticket.channel,
-        "contact": {"name": ticket.contact.name, "email": ticket.contact.email},
+        "contact": {
+            "name": ticket.contact.name,
+            "email": ticket.contact.email,
+            "identities": identities_json(ticket.contact),
+        },
         "language": ticket.language,
         "priority": ticket.priority,
         "created_at": iso(ticket.created_at),
@@ -88,7 +102,10 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
 
 
 def _with_children():
-    return (selectinload(Ticket.contact), selectinload(Ticket.messages))
+    return (
+        selectinload(Ticket.contact).selectinload(Contact.identities),
+        selectinload(Ticket.messages),
+    )
 
 
 def list_tickets_json(session: Session) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailbot.channels import DEFAULT_API_BASES
-from mailbot.message import EVENT_MESSAGE, InboundMessage
+from mailbot.message import EVENT_MESSAGE, InboundMessage, SenderIdentity
 from webhooks import (
     ChannelConfig,
     ChannelType,
@@ -156,6 +156,11 @@ def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
         # The address the sender gave: cross-channel identity will match it to a contact.
         recipients=[submission.email] if submission.email else [],
         reply_fields=reply_fields,
+        claimed_identities=[
+            SenderIdentity(kind, value)
+            for kind, value in (("email", submission.email), ("phone", submission.phone))
+            if value
+        ],
         headers={},
     )
 

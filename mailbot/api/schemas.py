@@ -151,9 +151,19 @@ class NewMessage(Schema):
 # -- responses (what ticket_json.py builds) ------------------------------------------
 
 
+class IdentityOut(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(SENDER_TYPES))
+    value = fields.String(required=True)
+
+
 class ContactOut(Schema):
     name = fields.String(required=True)
     email = fields.String(required=True, allow_none=True)
+    identities = fields.List(
+        fields.Nested(IdentityOut),
+        required=True,
+        metadata={"description": "Every identity of the contact, typed as messages' senders are."},
+    )
 
 
 class SenderOut(Schema):
@@ -179,6 +189,17 @@ class MessageOut(Schema):
     forwarded_by = fields.String(required=True, allow_none=True)
     forward_note = fields.String(required=True)
     forwarded_from = fields.String(required=True, allow_none=True)
+    thread_reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why the message is on this ticket: the deciding signal and its evidence."},
+    )
+    thread_confidence = fields.Float(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(0, 1),
+        metadata={"description": "How sure that decision was, 0 to 1."},
+    )
 
 
 class PriorTicketOut(Schema):

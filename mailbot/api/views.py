@@ -55,7 +55,9 @@ def _after_cursor(query: Select[Ticket], cursor: str) -> Select[Ticket]:
 def _ticket_or_404(ref: str, *, children: bool = True) -> Ticket:
     query = select(Ticket).where(Ticket.ref == ref.strip().upper())
     if children:
-        query = query.options(selectinload(Ticket.contact), selectinload(Ticket.messages))
+        query = query.options(
+            selectinload(Ticket.contact).selectinload(Contact.identities), selectinload(Ticket.messages)
+        )
     ticket = db().scalar(query)
     if ticket is None:
         problem(404, "not_found", f"There is no ticket {ref}.")
@@ -95,7 +97,9 @@ def list_tickets(query: dict[str, Any]) -> Response:
         select_tickets = _after_cursor(select_tickets, query["cursor"])
     page = list(
         db().scalars(
-            select_tickets.options(selectinload(Ticket.contact), selectinload(Ticket.messages))
+            select_tickets.options(
+                selectinload(Ticket.contact).selectinload(Contact.identities), selectinload(Ticket.messages)
+            )
             .order_by(Ticket.updated_at, Ticket.id)
             .limit(limit + 1)
         )

@@ -6,6 +6,7 @@ job or a second worker inserting the same key fails instead of sending again.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -53,7 +54,12 @@ def build_ack(
     secret_key: str,
     default_language: str,
     response_hours: int,
+    joined: bool = False,
 ) -> OutboxEntry:
+    """`joined`: the mail joined a ticket the customer opened on another channel
+    (crosschannel.py); the acknowledgement names that ticket and asks for nothing again,
+    once per sender, under its own key and Message-ID (the ticket's `ack:<ref>` is the
+    first channel's)."""
     # Templates edited in the panel take precedence over the files under templates/ack/.
     language = choose_language_from_store(session, ticket.language, default_language)
     subject, body = render_ack_from_store(
@@ -64,11 +70,13 @@ def build_ack(
             "name": (msg.sender_name or "").split(" ")[0],
             "subject": ticket.subject or "",
             "response_hours": response_hours,
+            "existing": joined,
         },
     )
+    key = join_ack_key(ticket.ref, msg) if joined else f"ack:{ticket.ref}"
     references = [*msg.references, *([msg.message_id] if msg.message_id else [])]
     return OutboxEntry(
-        key=f"ack:{ticket.ref}",
+        key=key,
         kind="ack",
         channel=msg.channel,
         ticket_id=ticket.id,
@@ -78,8 +86,21 @@ def build_ack(
         reply_to=reply_address(secret_key, support_address, ticket.ref),
         subject=subject,
         body=body,
-        internet_message_id=ack_message_id(secret_key, ticket.ref, support_address),
+        internet_message_id=ack_message_id(
+            secret_key, f"{ticket.ref}.{_short_digest(key)}" if joined else ticket.ref, support_address
+        ),
         in_reply_to=msg.message_id,
         references=" ".join(f"<{r}>" for r in references[-10:]),
         normalized_subject=normalize_subject(ticket.subject),
     )
+
+
+def join_ack_key(ticket_ref: str, msg: InboundMessage) -> str:
+    """One answer per ticket and per place the customer joined it from (a conversation,
+    or a sender on a channel without conversations)."""
+    where = msg.conversation_key or f"{msg.channel}:{msg.sender_handle}"
+    return f"join:{ticket_ref}:{_short_digest(where)}"
+
+
+def _short_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 
 from mailbot.ack_templates import choose_language_from_store, render_chat_ack_from_store
 from mailbot.message import InboundMessage
+from mailbot.pipeline.acknowledge import join_ack_key
 from mailbot.store.models import OutboxEntry, Ticket
 
 
-def chat_ack_key(ticket_ref: str, msg: InboundMessage, existing: bool) -> str:
+def chat_ack_key(ticket_ref: str, msg: InboundMessage, existing: bool, joined: bool = False) -> str:
     if msg.public:
         return f"public:{ticket_ref}:{msg.message_id or ''}"[:200]
+    if joined:  # the ticket's `ack:<ref>` answered the channel it was opened on
+        return join_ack_key(ticket_ref, msg)
     return f"ack:{ticket_ref}"
 
 
@@ -47,9 +50,12 @@ def build_chat_ack(
     default_language: str,
     response_hours: int,
     existing: bool,
+    joined: bool = False,
 ) -> OutboxEntry:
+    """`joined`: the message joined, from another channel, a ticket the customer already
+    has (crosschannel.py): the answer names it and asks for nothing again."""
     language = choose_language_from_store(session, ticket.language, default_language)
-    key = chat_ack_key(ticket.ref, msg, existing)
+    key = chat_ack_key(ticket.ref, msg, existing, joined)
     text = render_chat_ack_from_store(
         session,
         language,

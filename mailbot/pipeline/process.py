@@ -15,16 +15,19 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from mailbot.channels import load_config
+from mailbot.config import Settings
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
 from mailbot.outbox import mark_bounced
+from mailbot.phones import region_for
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
 from mailbot.pipeline.chat_ack import build_chat_ack
 from mailbot.pipeline.classify import AUTO_REPLY, BOUNCE, OWN_ECHO, PLATFORM_EVENT, Verdict, classify
 from mailbot.pipeline.conversation import find_conversation
+from mailbot.pipeline.crosschannel import CROSS_CHANNEL, CrossChannelDecision, find_cross_channel
 from mailbot.pipeline.dedupe import content_hash, find_duplicate, load_seen, window_start
 from mailbot.pipeline.enrich import enrich
-from mailbot.pipeline.identify import KnownContact, find_contact, identify_contact
+from mailbot.pipeline.identify import KnownContact, find_contact, identify
 from mailbot.pipeline.normalize import domain_of, forwarded_origin_of
 from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
 from mailbot.pipeline.notify import build_notifications
@@ -40,7 +43,7 @@ from mailbot.pipeline.relay import (
 )
 from mailbot.pipeline.returned import own_message_ids, returned_entry, ticket_of_returned
 from mailbot.pipeline.subjects import normalize_subject
-from mailbot.pipeline.thread import ThreadMatch, find_thread
+from mailbot.pipeline.thread import SIGNAL_CONFIDENCE, ThreadMatch, find_thread
 from mailbot.pipeline.triage_ticket import triage_ticket
 from mailbot.runtime import Runtime
 from mailbot.statuses import InboundStatus, TicketStatus
@@ -291,16 +294,31 @@ def _file_customer_message(
     channel: ChannelConfig | None = None,
 ) -> Outcome:
     settings = runtime.settings
-    contact = identify_contact(session, msg)
+    mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
+    identified = identify(session, msg, _phone_region(settings, channel, mailbox))
+    contact = identified.contact
     hold = burst_reason(session, msg.sender_address, settings, now)
     # A form submission opens the ticket whose reference its thank-you page showed.
     match = None if msg.reserved_ref else _find_ticket(session, msg, contact, settings.secret_key)
-    mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
+    cross: CrossChannelDecision | None = None
+    if match is None and not msg.reserved_ref:
+        cross = find_cross_channel(
+            session,
+            msg,
+            contact.id,
+            now,
+            timedelta(seconds=settings.cross_channel_window_seconds),
+            settings.cross_channel_similarity,
+        )
+        if cross.ticket is not None:
+            match = ThreadMatch(cross.ticket, CROSS_CHANNEL)
+    joined = cross is not None and cross.ticket is not None
+    thread_reason, thread_confidence = _thread_decision(match, cross, identified.plan.linked_by)
     ticket: Ticket | None = None  # loaded only when it is new or an acknowledgement needs it
     if match is None:
         enrichment = enrich(msg, now)
         ticket = Ticket(
-            ref=msg.reserved_ref or _unused_ref(session),
+            ref=msg.reserved_ref or unused_ref(session),
             subject=msg.subject,
             normalized_subject=normalize_subject(msg.subject),
             channel=msg.channel,
@@ -345,6 +363,8 @@ def _file_customer_message(
         "callback" if msg.request_kind == "callback" else "customer",
         reason,
         digest,
+        thread_reason,
+        thread_confidence,
     )
     # Prior context, customer data, intent, priority and routing rules.
     if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
@@ -360,7 +380,9 @@ def _file_customer_message(
         kind="customer",
         # A public post is answered in public every time (once per post): the
         # customer's audience sees that the case is being handled.
-        new_ticket=new_ticket or msg.public,
+        # A message that joined, from another channel, a ticket the customer already has
+        # is answered there once, naming it (crosschannel.py).
+        new_ticket=new_ticket or msg.public or joined,
         may_acknowledge=inbound.may_acknowledge,
         hold_reason=hold,
         cap_reason=cap,
@@ -398,6 +420,7 @@ def _file_customer_message(
             default_language=(channel.language if channel else None) or settings.default_language,
             response_hours=response_hours,
             existing=not new_ticket,
+            joined=joined,
         )
         session.add(entry)
         session.flush()
@@ -411,7 +434,11 @@ def _file_customer_message(
             secret_key=settings.secret_key,
             default_language=(mailbox.default_language if mailbox else None) or settings.default_language,
             response_hours=response_hours,
+            joined=joined,
         )
+        # Answered from the mailbox the mail came in on (a ticket opened on another
+        # channel has none of its own).
+        entry.mailbox_id = inbound.mailbox_id or entry.mailbox_id
         session.add(entry)
         session.flush()
         outbox_ids = (entry.id,)
@@ -441,6 +468,31 @@ def _find_ticket(
     session: Session, msg: InboundMessage, contact: KnownContact, secret_key: str
 ) -> ThreadMatch | None:
     return find_conversation(session, msg, contact) or find_thread(session, msg, contact, secret_key)
+
+
+def _thread_decision(
+    match: ThreadMatch | None, cross: CrossChannelDecision | None, linked_by: str
+) -> tuple[str, float]:
+    """Why the message is on its ticket, with the signals, and how sure that is."""
+    if cross is not None and match is not None and match.reason == CROSS_CHANNEL:
+        reason, confidence = cross.reason, cross.confidence
+    elif cross is not None:
+        reason, confidence = f"new ticket: {cross.reason}", cross.confidence
+    elif match is not None:
+        reason, confidence = match.reason, SIGNAL_CONFIDENCE.get(match.reason, 1.0)
+    else:
+        reason, confidence = "new ticket: the reference a form showed", 1.0
+    if linked_by:
+        reason += f"; contact linked by {linked_by.replace(':', ' ', 1)}"
+    return reason, confidence
+
+
+def _phone_region(settings: Settings, channel: ChannelConfig | None, mailbox: Mailbox | None) -> str:
+    """Where a number without country code is read: the channel's or mailbox's language,
+    else the configured region, else the default language's."""
+    fallback = settings.default_phone_region or region_for(settings.default_language, "GB")
+    language = (channel.language if channel else None) or (mailbox.default_language if mailbox else None)
+    return region_for(language, fallback)
 
 
 def _hours_left(first_response_due_at: datetime | None, now: datetime) -> int:
@@ -473,7 +525,7 @@ def _apply_platform_event(
     return ticket.ref if ticket else None
 
 
-def _unused_ref(session: Session) -> str:
+def unused_ref(session: Session) -> str:
     # 32^6 refs: a collision is rare but certain over a busy year; never fail on one.
     while True:
         ref = new_ref()
@@ -511,6 +563,8 @@ def _attach(
     kind: str,
     reason: str,
     digest: str,
+    thread_reason: str | None = None,
+    thread_confidence: float | None = None,
 ) -> Message:
     message = Message(
         ticket_id=ticket_id,
@@ -533,6 +587,8 @@ def _attach(
         forward_note=msg.forward_note or None,
         forwarded_from=origin.address if (origin := forwarded_origin_of(msg)) else None,
         warnings=msg.warnings or None,
+        thread_reason=thread_reason,
+        thread_confidence=thread_confidence,
     )
     session.add(message)
     session.flush()

@@ -37,6 +37,19 @@ SUBJECT_REFERENCE = "subject reference"
 BODY_REFERENCE = "body reference"
 OPEN_SUBJECT = "same sender and subject, ticket open"
 
+# How sure each deciding signal is, stored with the message (Message.thread_confidence) so
+# an agent sees which joins to check: ids and signed addresses name the ticket outright; a
+# bare reference can be quoted by mistake; a repeated subject can be a new matter.
+SIGNAL_CONFIDENCE = {
+    HEADER_CHAIN: 1.0,
+    REPLY_ADDRESS: 1.0,
+    SUBJECT_REFERENCE: 0.95,
+    BODY_REFERENCE: 0.9,
+    OPEN_SUBJECT: 0.75,
+    "same conversation": 1.0,  # conversation.py
+    "the customer's open ticket": 0.7,  # conversation.py: a public post, no conversation of ours
+}
+
 
 @dataclass(frozen=True)
 class TicketCandidate:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -158,10 +159,59 @@ class ContactIdentity(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    # Where the handle is unique: a channel type, or "email" / "phone" for an address or an
+    # E.164 number, whichever channel gave it, so two channels' same number meet.
     channel: Mapped[str] = mapped_column(String(30))
     handle: Mapped[str] = mapped_column(String(320))
+    # The ticket JSON's identity type (message.SENDER_TYPES). None on rows filed before it
+    # existed: `identity_type` derives it.
+    kind: Mapped[str | None] = mapped_column(String(20))
 
     contact: Mapped[Contact] = relationship(back_populates="identities")
+
+    @property
+    def identity_type(self) -> str:
+        if self.kind:
+            return self.kind
+        if self.channel in ("twilio", "form"):
+            return "email" if "@" in self.handle else "phone"
+        return self.channel
+
+
+class IdentitySuggestion(Base):
+    """Two contacts that may be one person, for an agent to merge or dismiss: the pipeline
+    links identities itself only when the evidence is unambiguous."""
+
+    __tablename__ = "identity_suggestions"
+    __table_args__ = (UniqueConstraint("contact_id", "other_contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    other_contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ContactMerge(Base):
+    """One merge of two contacts, with what it moved, so it can be undone.
+
+    The merged contact is deleted (its tickets and identities live on the kept one); its
+    fields, identities and tickets are recorded here, so unmerging recreates it with them.
+    `merged_id` is the deleted contact's old id, kept as a plain number."""
+
+    __tablename__ = "contact_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[int] = mapped_column(Integer)
+    # {"name", "email", "language": the merged contact's; "identity_ids", "ticket_ids": what
+    #  moved; "filled": the kept contact's fields it filled}. Unmerging sets
+    #  "restored_id", the recreated contact.
+    moved: Mapped[dict] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(320), default="system")
+    merged_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    unmerged_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 # Every ticket starts in this queue until routing rules exist.
@@ -170,8 +220,12 @@ DEFAULT_QUEUE = "support"
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    # The API lists tickets by last change (updated since, then a cursor on this order).
-    __table_args__ = (Index("ix_tickets_updated_at_id", "updated_at", "id"),)
+    # The API lists tickets by last change (updated since, then a cursor on this order);
+    # cross-channel dedupe reads one contact's recently active tickets.
+    __table_args__ = (
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(20), unique=True)
@@ -256,6 +310,10 @@ class Message(Base):
     forwarded_from: Mapped[str | None] = mapped_column(String(320))
     # What an agent must be told when reading it (a display name posing as an address).
     warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    # Why the message is on this ticket (the deciding signal and its evidence) and how sure
+    # that decision was, 0..1: shown to agents, who may split it out (mailbot/split.py).
+    thread_reason: Mapped[str | None] = mapped_column(Text)
+    thread_confidence: Mapped[float | None] = mapped_column(Float)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")

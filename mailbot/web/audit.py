@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, g, has_app_context, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,12 +24,16 @@ def record(
     target: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    actor: str | None = None,
 ) -> AuditEntry:
     """Add an entry to the caller's transaction: the change and its record commit together.
 
-    Callers pass snapshots without secrets (see mailboxes.snapshot)."""
+    Callers pass snapshots without secrets (see mailboxes.snapshot). The actor is the
+    panel's signed-in user; a command-line caller names its own (`cli:<user>`)."""
+    if actor is None:
+        actor = g.user.email if has_app_context() and getattr(g, "user", None) else "system"
     entry = AuditEntry(
-        actor=g.user.email if getattr(g, "user", None) else "system",
+        actor=actor,
         action=action,
         target=target[:300],
         before=_dump(before),

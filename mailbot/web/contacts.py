@@ -7,46 +7,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
-from mailbot.store.models import Contact, ContactIdentity, Ticket
-from mailbot.web.audit import record
+from mailbot import contacts
+from mailbot.store.models import Contact, ContactIdentity, IdentitySuggestion, Ticket
 from mailbot.web.store import db
 
 bp = Blueprint("contacts", __name__)
+# Merging itself lives in mailbot/contacts.py: the command line does the same.
 
 PAGE_SIZE = 50
-
-
-def _contact_state(contact: Contact) -> dict[str, object]:
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "email": contact.email,
-        "language": contact.language,
-        "identities": sorted(f"{i.channel}:{i.handle}" for i in contact.identities),
-    }
-
-
-def merge_contacts(session: Session, keep: Contact, duplicate: Contact) -> None:
-    """Move everything of `duplicate` to `keep`, then delete `duplicate`. Kept values win;
-    the duplicate's fill only what `keep` lacks."""
-    if keep.id == duplicate.id:
-        raise ValueError("a contact cannot be merged with itself")
-    for identity in list(duplicate.identities):
-        identity.contact = keep  # through the relationship, or deleting the duplicate orphans it
-    session.execute(update(Ticket).where(Ticket.contact_id == duplicate.id).values(contact_id=keep.id))
-    if not keep.name:
-        keep.name = duplicate.name
-    if not keep.language:
-        keep.language = duplicate.language
-    email = duplicate.email
-    session.delete(duplicate)
-    session.flush()  # the duplicate's unique e-mail must be gone before keep takes it
-    if not keep.email and email:
-        keep.email = email
-    session.flush()
 
 
 @bp.route("/contacts")
@@ -89,35 +60,58 @@ def show(contact_id: int) -> str:
     tickets = list(
         db().scalars(select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.created_at.desc()))
     )
-    return render_template("panel/contact.html", contact=contact, tickets=tickets)
-
-
-def _find(reference: str) -> Contact | None:
-    reference = reference.strip().lstrip("#")
-    if reference.isdigit():
-        return db().get(Contact, int(reference))
-    found = db().scalar(select(Contact).where(func.lower(Contact.email) == reference.lower()))
-    if found is None:
-        found = db().scalar(
-            select(Contact)
-            .join(ContactIdentity)
-            .where(func.lower(ContactIdentity.handle) == reference.lower())
-        )
-    return found
+    return render_template(
+        "panel/contact.html",
+        contact=contact,
+        tickets=tickets,
+        suggestions=contacts.open_suggestions(db(), contact.id),
+        merges=contacts.merges_of(db(), contact.id),
+    )
 
 
 @bp.route("/contacts/<int:contact_id>/merge", methods=["POST"])
 def merge(contact_id: int) -> ResponseReturnValue:
     keep = _contact_or_404(contact_id)
-    duplicate = _find(request.form.get("other", ""))
+    duplicate = contacts.find_contact_by_reference(db(), request.form.get("other", ""))
     if duplicate is None or duplicate.id == keep.id:
         flash("No other contact with that e-mail, handle or number.", "error")
         return redirect(url_for("contacts.show", contact_id=keep.id))
-    before = {"kept": _contact_state(keep), "merged": _contact_state(duplicate)}
     duplicate_id = duplicate.id
-    merge_contacts(db(), keep, duplicate)
-    db().refresh(keep)
-    record(db(), "contact.merge", f"contact:{keep.id}", before, {"kept": _contact_state(keep)})
+    merge = contacts.merge_contacts(db(), keep, duplicate)
     db().commit()
-    flash(f"Contact #{duplicate_id} merged into this one.", "ok")
+    flash(f"Contact #{duplicate_id} merged into this one (merge #{merge.id}).", "ok")
     return redirect(url_for("contacts.show", contact_id=keep.id))
+
+
+@bp.route("/contacts/<int:contact_id>/unmerge/<int:merge_id>", methods=["POST"])
+def unmerge(contact_id: int, merge_id: int) -> ResponseReturnValue:
+    try:
+        restored = contacts.unmerge_contacts(db(), merge_id)
+    except contacts.ContactError as error:
+        db().rollback()
+        flash(str(error), "error")
+        return redirect(url_for("contacts.show", contact_id=contact_id))
+    db().commit()
+    flash(f"Merge #{merge_id} undone: the contact is #{restored.id} again.", "ok")
+    return redirect(url_for("contacts.show", contact_id=restored.id))
+
+
+@bp.route("/contacts/suggestions/<int:suggestion_id>", methods=["POST"])
+def decide_suggestion(suggestion_id: int) -> ResponseReturnValue:
+    """Merge the suggested pair (the other contact into the one whose page this is), or
+    dismiss the suggestion."""
+    suggestion = db().get(IdentitySuggestion, suggestion_id)
+    if suggestion is None or suggestion.dismissed_at is not None:
+        abort(404, description="There is no such open suggestion.")
+    here = request.form.get("contact_id", type=int) or suggestion.contact_id
+    if request.form.get("action") == "merge":
+        other_id = suggestion.other_contact_id if here == suggestion.contact_id else suggestion.contact_id
+        keep, other = _contact_or_404(here), _contact_or_404(other_id)
+        merge = contacts.merge_contacts(db(), keep, other)
+        db().commit()
+        flash(f"Contact #{other_id} merged into this one (merge #{merge.id}).", "ok")
+    else:
+        contacts.dismiss_suggestion(db(), suggestion_id)
+        db().commit()
+        flash("Suggestion dismissed.", "ok")
+    return redirect(url_for("contacts.show", contact_id=here))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from mailbot.pipeline.agent_reply import ReplyRefused
 from mailbot.queue import enqueue_delivery
+from mailbot.split import SplitError, split_message
 from mailbot.store.models import (
     Attachment,
     Contact,
@@ -211,3 +212,17 @@ def _attachment_disposition(filename: str) -> str:
         or "attachment"
     )
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.route("/tickets/<ref>/split", methods=["POST"])
+def split(ref: str) -> ResponseReturnValue:
+    """The message into a new ticket (mailbot/split.py); no acknowledgement is sent."""
+    try:
+        new = split_message(db(), ref, request.form.get("message_id", ""))
+    except SplitError as error:
+        db().rollback()
+        flash(str(error), "error")
+        return redirect(url_for("tickets.show", ref=ref))
+    db().commit()
+    flash(f"The message is now ticket {new.ref}.", "ok")
+    return redirect(url_for("tickets.show", ref=new.ref))

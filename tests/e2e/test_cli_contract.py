@@ -72,7 +72,12 @@ MESSAGE_FIELDS = {
     "forwarded_by",
     "forward_note",
     "forwarded_from",
+    # added in issue 9: why the message is on its ticket, and how sure that was
+    "thread_reason",
+    "thread_confidence",
 }
+# The sender identity types of `messages[].sender.type`, which `contact.identities` shares.
+IDENTITY_TYPES = {"email", "slack", "telegram", "whatsapp", "messenger", "instagram", "phone", "x", "generic"}
 
 
 def _command() -> list[str]:
@@ -168,13 +173,20 @@ def test_the_whole_flow_from_an_empty_database(
     assert isinstance(tickets, list) and len(tickets) == 2
     for ticket in tickets:
         assert set(ticket) == TICKET_FIELDS, set(ticket) ^ TICKET_FIELDS
-        assert set(ticket["contact"]) == {"name", "email"}
+        assert set(ticket["contact"]) == {"name", "email", "identities"}
+        # Issue 9: every identity as {type, value}, typed as the messages' senders are.
+        assert ticket["contact"]["identities"] == [{"type": "email", "value": ticket["contact"]["email"]}]
         for message in ticket["messages"]:
             assert set(message) == MESSAGE_FIELDS
             assert message["kind"] in {"customer", "auto_reply", "bounce", "agent", "note"}
             # Mail's sender identity is its address (issue 8's contract).
             assert message["channel"] == "email"
             assert message["sender"]["type"] == "email" and message["sender"]["value"] == message["from"]
+            assert {"type": message["sender"]["type"], "value": message["sender"]["value"]} in ticket[
+                "contact"
+            ]["identities"]
+            assert message["sender"]["type"] in IDENTITY_TYPES
+            assert isinstance(message["thread_reason"], str) and 0 <= message["thread_confidence"] <= 1
         assert ticket["status"] == "open" and ticket["channel"] == "email"
         assert ticket["created_at"].endswith("Z") and ticket["acknowledged_at"].endswith("Z")
         # Nobody has answered or taken it yet; it waits in the default queue.
@@ -207,6 +219,8 @@ def test_the_whole_flow_from_an_empty_database(
         "forwarded_by": None,
         "forward_note": "",
         "forwarded_from": None,
+        "thread_reason": "new ticket: no open ticket on another channel within 72 h",
+        "thread_confidence": 1.0,
     }
     assert "todavía no ha llegado" in spanish["messages"][0]["text"]
     # "todavía no ha llegado" is a complaint; "I would like a refund" a request.
@@ -248,7 +262,11 @@ def test_a_display_name_posing_as_an_address_is_shown_and_never_answered(
     ok(mailbot(env, "worker", "--burst"))
 
     [ticket] = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
-    assert ticket["contact"] == {"name": "", "email": "bob@example.com"}
+    assert ticket["contact"] == {
+        "name": "",
+        "email": "bob@example.com",
+        "identities": [{"type": "email", "value": "bob@example.com"}],
+    }
     shown = json.loads(ok(mailbot(env, "tickets", "show", ticket["ref"], "--json")).stdout)
     [message] = shown["messages"]
     assert message["from"] == "bob@example.com"
@@ -323,6 +341,132 @@ def test_poll_once_exits_non_zero_when_a_mailbox_fails(
     assert result.stdout == ""
     assert result.returncode != 0
     assert "mailbox broken:" in result.stderr and "AUTHENTICATIONFAILED" in result.stderr
+
+
+def _desk_with_mail(
+    env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+    *mails: bytes,
+) -> None:
+    user, password = mailbox_user
+    ok(
+        mailbot(
+            env,
+            "mailbox",
+            "add",
+            "support",
+            "--imap",
+            f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX",
+            "--smtp",
+            smtp_server.smtp_url(),
+            "--address",
+            "support@acme.test",
+        )
+    )
+    for raw in mails:
+        dovecot.append(user, password, raw)
+        ok(mailbot(env, "poll", "--once"))
+        ok(mailbot(env, "worker", "--burst"))
+
+
+def _audit_actions(env: dict[str, str]) -> list[tuple[str, str]]:
+    from sqlalchemy import create_engine, select
+
+    from mailbot.store.panel_models import AuditEntry
+
+    engine = create_engine(env["MAILBOT_DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            return [
+                (r.action, r.actor) for r in connection.execute(select(AuditEntry.action, AuditEntry.actor))
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_tickets_split_moves_one_message_into_a_new_ticket_and_sends_nothing(
+    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink, mailbox_user: tuple[str, str]
+) -> None:
+    env = mailbot_env
+    reply = customer_mail(
+        "cli-reply@mail.gmail.test",
+        subject="Re: Mi pedido no ha llegado",
+        body="Otra cosa: quiero cambiar la dirección de facturación.",
+        extra_headers="In-Reply-To: <cli-first@mail.gmail.test>\r\n",
+    )
+    _desk_with_mail(
+        env, dovecot, smtp_server, mailbox_user, customer_mail("cli-first@mail.gmail.test"), reply
+    )
+    [ticket] = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
+    assert [m["message_id"] for m in ticket["messages"]] == [
+        "cli-first@mail.gmail.test",
+        "cli-reply@mail.gmail.test",
+    ]
+    sent_before = len(smtp_server.received)
+
+    split = ok(mailbot(env, "tickets", "split", ticket["ref"].lower(), "<cli-reply@mail.gmail.test>"))
+    new_ref = split.stdout.strip()
+    assert split.stdout == new_ref + "\n" and new_ref != ticket["ref"]  # stdout is the ref alone
+
+    tickets = {t["ref"]: t for t in json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)}
+    assert set(tickets) == {ticket["ref"], new_ref}
+    assert [m["message_id"] for m in tickets[ticket["ref"]]["messages"]] == ["cli-first@mail.gmail.test"]
+    [moved] = tickets[new_ref]["messages"]
+    assert moved["message_id"] == "cli-reply@mail.gmail.test"
+    assert moved["thread_reason"].startswith(f"split out of {ticket['ref']} by cli")
+    assert tickets[new_ref]["contact"] == tickets[ticket["ref"]]["contact"]
+    ok(mailbot(env, "worker", "--burst"))
+    assert len(smtp_server.received) == sent_before  # no second acknowledgement
+    assert ("ticket.split", moved["thread_reason"].rpartition(" by ")[2]) in _audit_actions(env)
+
+    for args, expected in (
+        (("NOPE-123", "cli-reply@mail.gmail.test"), "no ticket NOPE-123"),
+        ((new_ref, "<nobody@nowhere.test>"), f"{new_ref} has no message nobody@nowhere.test"),
+        ((new_ref, "cli-reply@mail.gmail.test"), "only message"),  # nothing to split it from
+    ):
+        result = mailbot(env, "tickets", "split", *args)
+        assert result.returncode != 0 and result.stdout == "", args
+        assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_contacts_merge_and_unmerge_from_the_command_line(
+    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink, mailbox_user: tuple[str, str]
+) -> None:
+    env = mailbot_env
+    work = customer_mail(
+        "cli-work@mail.work.test", sender="Ana García <ana@work.test>", subject="Factura de noviembre"
+    )
+    _desk_with_mail(env, dovecot, smtp_server, mailbox_user, customer_mail("cli-home@mail.gmail.test"), work)
+
+    def contacts_by_subject() -> dict[str, dict]:
+        listed = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
+        return {t["subject"]: t["contact"] for t in listed}
+
+    before = contacts_by_subject()
+    assert before["Factura de noviembre"]["email"] == "ana@work.test"
+
+    merged = ok(mailbot(env, "contacts", "merge", "ana.garcia@gmail.test", "ana@work.test"))
+    merge_id = merged.stdout.strip()
+    assert merge_id.isdigit()
+    after = contacts_by_subject()
+    assert after["Factura de noviembre"] == after["Mi pedido no ha llegado"]
+    assert after["Factura de noviembre"]["email"] == "ana.garcia@gmail.test"
+    assert after["Factura de noviembre"]["identities"] == [
+        {"type": "email", "value": "ana.garcia@gmail.test"},
+        {"type": "email", "value": "ana@work.test"},
+    ]
+
+    restored = ok(mailbot(env, "contacts", "unmerge", merge_id))
+    assert restored.stdout.strip().isdigit()
+    assert contacts_by_subject() == before
+    again = mailbot(env, "contacts", "unmerge", merge_id)
+    assert again.returncode != 0 and "already undone" in again.stderr and again.stdout == ""
+    unknown = mailbot(env, "contacts", "merge", "ana.garcia@gmail.test", "nobody@example.test")
+    assert unknown.returncode != 0 and "no contact 'nobody@example.test'" in unknown.stderr
+    actions = [a for a, actor in _audit_actions(env) if actor.startswith("cli")]
+    assert actions == ["contact.merge", "contact.unmerge"]
 
 
 def test_delivery_targets_from_the_command_line(fresh_env: dict[str, str]) -> None:

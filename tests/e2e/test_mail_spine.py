@@ -20,7 +20,11 @@ def test_new_mail_becomes_one_ticket_and_one_localized_acknowledgement(desk: Des
     desk.run()
 
     [ticket] = desk.tickets()
-    assert ticket["contact"] == {"name": "Ana García", "email": "ana.garcia@gmail.test"}
+    assert ticket["contact"] == {
+        "name": "Ana García",
+        "email": "ana.garcia@gmail.test",
+        "identities": [{"type": "email", "value": "ana.garcia@gmail.test"}],
+    }
     assert ticket["language"] == "es"
     assert ticket["acknowledged_at"] is not None
     assert [m["kind"] for m in ticket["messages"]] == ["customer"]

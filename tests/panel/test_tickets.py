@@ -127,3 +127,47 @@ def test_ticket_page_shows_each_messages_channel(agent_client: FlaskClient, sess
     page = agent_client.get(f"/tickets/{ref}").get_data(as_text=True)
     assert "no me deja pagar con Bizum" in page
     assert "via generic" in page
+
+
+def test_a_message_is_split_into_a_new_ticket_from_the_ticket_page(
+    agent_client: FlaskClient, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.channels import ChannelSpec, add_channel
+    from mailbot.worker import run_worker
+    from tests.fixtures.platforms import as_bytes
+    from tests.fixtures.platforms import generic as fx
+    from tests.panel.conftest import SECRET_KEY, post
+
+    with sessions.begin() as s:
+        add_channel(
+            s, ChannelSpec("generic", "crm", secret=fx.SECRET, api_base="http://127.0.0.1:9"), SECRET_KEY
+        )
+    for event_id, text in (
+        ("e-1", "La app no me deja pagar con Bizum"),
+        ("e-2", "Otra cosa: cambiad mi dirección"),
+    ):
+        body = as_bytes(fx.submission(text, event_id=event_id, conversation_id="conv-split"))
+        assert (
+            agent_client.post("/webhooks/generic/crm", data=body, headers=fx.signed_headers(body)).status_code
+            == 200
+        )
+        run_worker(current_runtime(), burst=True)
+    with sessions() as s:
+        [ticket] = s.scalars(select(Ticket)).all()
+        ref, outbox_before = ticket.ref, len(s.scalars(select(OutboxEntry)).all())
+    page = agent_client.get(f"/tickets/{ref}").get_data(as_text=True)
+    assert "On this ticket because: same conversation · confidence 1.00" in page
+    assert "Split into a new ticket" in page
+
+    response = post(agent_client, f"/tickets/{ref}/split", {"message_id": "crm:e-2"})
+    assert response.status_code == 302
+    new_ref = response.headers["Location"].rsplit("/", 1)[1]
+    assert new_ref != ref
+    page = agent_client.get(f"/tickets/{new_ref}").get_data(as_text=True)
+    assert "cambiad mi dirección" in page and f"split out of {ref}" in page
+    with sessions() as s:
+        assert len(s.scalars(select(OutboxEntry)).all()) == outbox_before  # nothing sent for the split
+    post(agent_client, f"/tickets/{ref}/split", {"message_id": "crm:nope"})
+    assert f"ticket {ref} has no message crm:nope" in agent_client.get(f"/tickets/{ref}").get_data(
+        as_text=True
+    )

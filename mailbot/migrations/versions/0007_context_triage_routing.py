@@ -2,7 +2,7 @@
 context; customer records, owed customer lookups, routing rules
 
 Revision ID: 0007
-Revises: 0006 (assigned; see down_revision)
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-# Assigned down_revision is "0006" (identity and cross-channel dedupe), not on main yet;
-# Alembic refuses a chain with a missing link or two heads, so this revision chains to
-# the head main has (0009, which itself waits on 0008); the lead re-points the chain
-# 0005 -> 0006 -> 0007 -> 0008 -> 0009 when merging.
-down_revision = "0009"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 agent's name on the reply relayed to the customer), outbox rows found by the platform's id
 
 Revision ID: 0009
-Revises: 0008 (assigned; see down_revision)
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -11,10 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-# Assigned down_revision is "0008". 0006 to 0008 are not on main yet, and Alembic refuses
-# a chain with a missing link, so this revision chains to the head this branch has
-# (0005, rest-api); the lead re-points it at "0008" when merging.
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
