@@ -21,7 +21,7 @@ from mailbot.pipeline.acknowledge import join_ack_key
 from mailbot.store.models import OutboxEntry, Ticket
 
 
-def chat_ack_key(ticket_ref: str, msg: InboundMessage, existing: bool, joined: bool = False) -> str:
+def chat_ack_key(ticket_ref: str, msg: InboundMessage, joined: bool = False) -> str:
     if msg.public:
         return f"public:{ticket_ref}:{msg.message_id or ''}"[:200]
     if joined:  # the ticket's `ack:<ref>` answered the channel it was opened on
@@ -55,7 +55,7 @@ def build_chat_ack(
     """`joined`: the message joined, from another channel, a ticket the customer already
     has (crosschannel.py): the answer names it and asks for nothing again."""
     language = choose_language_from_store(session, ticket.language, default_language)
-    key = chat_ack_key(ticket.ref, msg, existing, joined)
+    key = chat_ack_key(ticket.ref, msg, joined)
     text = render_chat_ack_from_store(
         session,
         language,
