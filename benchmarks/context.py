@@ -498,6 +498,7 @@ def main() -> None:
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats("mailbot", 30)
         report(result)
         print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         if args.explain:
