@@ -1,7 +1,7 @@
 """Identify + dedupe + context at scale: one inbound message against a large PostgreSQL store.
 
     .venv/bin/python benchmarks/context.py [--tickets 1000000] [--contacts 200000] [--messages 2000]
-                                           [--keep] [--reuse] [--explain]
+                                           [--keep] [--reuse] [--explain] [--profile]
 
 In one run, on a database of its own (created, and dropped at the end unless --keep):
 
@@ -19,7 +19,8 @@ In one run, on a database of its own (created, and dropped at the end unless --k
 
 Prints p50 / p99 of both, their ratio, the same per stage and per kind of message, and the
 statements per step. --explain prints EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of
-each kind of message. Target: p99 under 20 ms. Not a test: run by hand.
+each kind of message; --profile where the time of the steps goes (cProfile). Target: p99 under
+20 ms. Not a test: run by hand.
 """
 
 from __future__ import annotations
