@@ -221,10 +221,12 @@ DEFAULT_QUEUE = "support"
 class Ticket(Base):
     __tablename__ = "tickets"
     # The API lists tickets by last change (updated since, then a cursor on this order);
-    # cross-channel dedupe reads one contact's recently active tickets.
+    # cross-channel dedupe reads one contact's recently active tickets; the prior context
+    # one contact's newest tickets (migration 0016: a customer may have thousands).
     __table_args__ = (
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
         Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),
+        Index("ix_tickets_contact_id_created_at_id", "contact_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,7 +235,7 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     normalized_subject: Mapped[str] = mapped_column(String(500), default="", index=True)
     channel: Mapped[str] = mapped_column(String(30))
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
     # The support address the customer wrote to (an alias forwarding into the mailbox).
     support_address: Mapped[str | None] = mapped_column(String(320))
@@ -271,9 +273,11 @@ class Message(Base):
     """A message attached to a ticket: the customer's, an automatic one, or ours."""
 
     __tablename__ = "messages"
-    # The burst check and the duplicate window look up one sender's recent messages.
+    # The burst check and the duplicate window look up one sender's recent messages; a
+    # conversation's newest ticket is found from its key (migration 0016).
     __table_args__ = (
         Index("ix_messages_from_address_received_at", "from_address", "received_at"),
+        Index("ix_messages_conversation_key_ticket_id", "conversation_key", "ticket_id"),
         UniqueConstraint("channel", "internet_message_id", name="uq_messages_channel_message_id"),
     )
 
@@ -292,7 +296,7 @@ class Message(Base):
     sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
     from_address: Mapped[str] = mapped_column(String(320))  # the sender identity's value
     from_name: Mapped[str] = mapped_column(String(320), default="")
-    conversation_key: Mapped[str | None] = mapped_column(String(500), index=True)
+    conversation_key: Mapped[str | None] = mapped_column(String(500))
     # Edits and deletions reported by the platform annotate the message they concern.
     edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
