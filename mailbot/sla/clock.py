@@ -1,0 +1,50 @@
+"""The SLA clock: a number of working minutes added to a moment, on a calendar of
+business hours and holidays in its time zone. Pure.
+
+Business hours are wall-clock times in the calendar's zone: 09:00-18:00 is nine hours
+on an ordinary day, and on the day clocks change the interval still opens at 09:00 and
+closes at 18:00 local time. Minutes are real elapsed minutes, counted in UTC, so a
+night shift across a DST change counts the hour that really passed (or did not).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mailbot.sla.config import Calendar
+from mailbot.timeutil import as_utc
+
+# Far enough for any real calendar; a configuration whose holidays close every day for
+# this long falls back to the around-the-clock time rather than refusing a ticket a due time.
+MAX_DAYS = 800
+
+
+def add_working_minutes(calendar: Calendar | None, start: datetime, minutes: int) -> datetime:
+    """The moment `minutes` working minutes after `start` (None or no hours: 24/7)."""
+    start = as_utc(start)
+    if calendar is None or calendar.around_the_clock:
+        return start + timedelta(minutes=minutes)
+    zone = calendar.zone
+    remaining = timedelta(minutes=minutes)
+    day = start.astimezone(zone).date()
+    for _ in range(MAX_DAYS):
+        if not calendar.is_holiday(day):
+            for open_minute, close_minute in calendar.hours.get(day.weekday(), ()):
+                opens = max(_local(day, open_minute, zone), start)
+                closes = _local(day, close_minute, zone)
+                if opens >= closes:
+                    continue
+                if remaining <= closes - opens:
+                    return opens + remaining
+                remaining -= closes - opens
+        day += timedelta(days=1)
+    return start + timedelta(minutes=minutes)
+
+
+def _local(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    """Minute `minute` (0-1440) of local day `day`, in UTC."""
+    if minute == 24 * 60:
+        day, minute = day + timedelta(days=1), 0
+    local = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
+    return local.astimezone(UTC)
