@@ -33,7 +33,15 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 _HOLIDAYS = re.compile(r"^([A-Z]{2})(?:-([A-Z0-9]{1,5}))?$")
 TOP_KEYS = frozenset({"timezone", "business_hours", "holidays", "extra_holidays", "policies"})
 POLICY_KEYS = frozenset(
-    {"name", "channels", "priorities", "first_response_minutes", "escalate", "around_the_clock", "description"}
+    {
+        "name",
+        "channels",
+        "priorities",
+        "first_response_minutes",
+        "escalate",
+        "around_the_clock",
+        "description",
+    }
 )
 STEP_KEYS = frozenset({"after_minutes", "notify", "raise_priority"})
 # Mail and forms are answered by mail; every other channel is a chat or a social network.
@@ -167,7 +175,9 @@ def _timezone(value: Any) -> str:
     try:
         ZoneInfo(value.strip())
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise SlaError(f"timezone: unknown time zone {value!r} (an IANA name such as Europe/Madrid)") from error
+        raise SlaError(
+            f"timezone: unknown time zone {value!r} (an IANA name such as Europe/Madrid)"
+        ) from error
     return value.strip()
 
 
@@ -199,7 +209,9 @@ def _business_hours(value: Any) -> dict[int, tuple[tuple[int, int], ...]]:
                 raise SlaError(f'{where}: each interval is a pair ["HH:MM", "HH:MM"]')
             start, end = _minute_of(span[0], where), _minute_of(span[1], where)
             if end <= start:
-                raise SlaError(f"{where}: {span[0]}-{span[1]} ends before it starts (split a night shift in two days)")
+                raise SlaError(
+                    f"{where}: {span[0]}-{span[1]} ends before it starts (split a night shift in two days)"
+                )
             intervals.append((start, end))
         intervals.sort()
         for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
@@ -276,7 +288,9 @@ def _policy(data: Any, index: int, channel_types: frozenset[str] | None) -> Poli
         name=name.strip(),
         channels=_names(data.get("channels"), f"{where}.channels", channel_types),
         priorities=_names(data.get("priorities"), f"{where}.priorities", frozenset(PRIORITIES)),
-        first_response_minutes=_minutes(data.get("first_response_minutes"), f"{where}.first_response_minutes"),
+        first_response_minutes=_minutes(
+            data.get("first_response_minutes"), f"{where}.first_response_minutes"
+        ),
         escalate=parsed_steps,
         around_the_clock=around,
     )
@@ -296,7 +310,9 @@ def _step(data: Any, where: str, level: int) -> EscalationStep:
         notify = _notify(notify, f"{where}.notify")
     if notify is None and not raise_priority:
         raise SlaError(f"{where}: a step notifies someone, raises the priority, or both")
-    return EscalationStep(level, _minutes(data.get("after_minutes"), f"{where}.after_minutes"), notify, raise_priority)
+    return EscalationStep(
+        level, _minutes(data.get("after_minutes"), f"{where}.after_minutes"), notify, raise_priority
+    )
 
 
 def _notify(value: Any, where: str) -> str:

@@ -47,7 +47,9 @@ def raised(priority: str) -> str:
 
 
 def escalation_subject(ticket: Ticket, level: int) -> str:
-    return f"[#{ticket.ref}] SLA escalation level {level}: {ticket.subject or 'no first response yet'}".rstrip()
+    return (
+        f"[#{ticket.ref}] SLA escalation level {level}: {ticket.subject or 'no first response yet'}".rstrip()
+    )
 
 
 def escalation_text(ticket: Ticket, policy: Policy, level: int, now: datetime, context: list[str]) -> str:
@@ -91,7 +93,8 @@ def escalate(
         before, ticket.priority = ticket.priority, raised(ticket.priority)
         if ticket.priority != before:
             ticket.priority_cues = ", ".join(
-                [c for c in (ticket.priority_cues or "").split(", ") if c] + [f"SLA escalation level {step.level}"]
+                [c for c in (ticket.priority_cues or "").split(", ") if c]
+                + [f"SLA escalation level {step.level}"]
             )
             ticket.updated_at = now
         actions.append(f"priority {before} -> {ticket.priority}")
@@ -142,7 +145,10 @@ def _slack_entry(
     session: Session, ticket: Ticket, step: EscalationStep, key: str, text: str, secret_key: str
 ) -> tuple[OutboxEntry | None, str]:
     channel = session.scalar(
-        select(Channel).where(Channel.type == "slack", Channel.enabled.is_(True)).order_by(Channel.id).limit(1)
+        select(Channel)
+        .where(Channel.type == "slack", Channel.enabled.is_(True))
+        .order_by(Channel.id)
+        .limit(1)
     )
     if channel is None:
         return None, "no Slack channel is configured to post through (mailbot channel add slack ...)"

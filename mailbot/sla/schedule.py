@@ -35,7 +35,12 @@ def schedule_next(runtime: Runtime, *, take_over: bool) -> str | None:
     if not runtime.redis.set(CHAIN_KEY, job_id, ex=_chain_ttl(interval), nx=not take_over):
         return None
     queue(runtime, SLA_QUEUE).enqueue_in(
-        timedelta(seconds=interval), WATCHDOG_JOB, job_id=job_id, job_timeout=600, result_ttl=60, failure_ttl=86400
+        timedelta(seconds=interval),
+        WATCHDOG_JOB,
+        job_id=job_id,
+        job_timeout=600,
+        result_ttl=60,
+        failure_ttl=86400,
     )
     return job_id
 

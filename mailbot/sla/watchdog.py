@@ -75,7 +75,9 @@ def load_watched(runtime: Runtime) -> list[WatchedTicket]:
         ids = [row.id for row in rows]
         for start in range(0, len(ids), 500):
             for ticket_id, level in session.execute(
-                select(Escalation.ticket_id, Escalation.level).where(Escalation.ticket_id.in_(ids[start : start + 500]))
+                select(Escalation.ticket_id, Escalation.level).where(
+                    Escalation.ticket_id.in_(ids[start : start + 500])
+                )
             ):
                 reached[ticket_id].add(level)
     return [
