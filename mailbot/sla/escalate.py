@@ -61,7 +61,8 @@ def escalation_text(ticket: Ticket, policy: Policy, level: int, now: datetime, c
         late = f"overdue by {-minutes} min" if minutes < 0 else f"due in {minutes} min"
         when = f"{as_utc(due).strftime('%Y-%m-%d %H:%M UTC')} ({late})"
     lines = [
-        f"Ticket {ticket.ref} has had no first response: escalation level {level} of SLA policy {policy.name!r}.",
+        f"Ticket {ticket.ref} has had no first response: "
+        f"escalation level {level} of SLA policy {policy.name!r}.",
         f"First response due: {when}",
         "",
         "-- ",
