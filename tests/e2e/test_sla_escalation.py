@@ -242,3 +242,25 @@ def test_an_escalation_with_nothing_to_send_it_through_is_recorded_with_the_reas
     with desk.runtime.sessions() as session:
         assert session.scalar(select(Alert.detail).where(Alert.kind == "escalation_undeliverable"))
         assert not list(session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "escalation")))
+
+
+def test_one_watchdog_chain_runs_at_a_time_on_rqs_scheduler(desk: Desk) -> None:
+    from rq.registry import ScheduledJobRegistry
+
+    from mailbot.queue import SLA_QUEUE
+    from mailbot.sla.schedule import CHAIN_KEY, continue_chain, ensure_scheduled, schedule_next
+
+    runtime = desk.runtime
+    first = ensure_scheduled(runtime)
+    assert first is not None and runtime.redis.get(CHAIN_KEY) == first.encode()
+    scheduled = ScheduledJobRegistry(SLA_QUEUE, connection=runtime.redis)
+    assert scheduled.get_job_ids() == [first]  # waiting for rq's scheduler to move it on time
+    assert ensure_scheduled(runtime) is None  # a second worker starting adds no second chain
+    assert schedule_next(runtime, take_over=False) is None
+    # A link that is not the one the key names (a stale copy) ends its chain.
+    assert continue_chain(runtime) is False
+    assert runtime.redis.get(CHAIN_KEY) == first.encode()
+    # A chain lost with Redis's data is started again by the next maintenance pass.
+    runtime.redis.delete(CHAIN_KEY)
+    again = ensure_scheduled(runtime)
+    assert again is not None and again != first
