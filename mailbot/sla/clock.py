@@ -25,21 +25,30 @@ def add_working_minutes(calendar: Calendar | None, start: datetime, minutes: int
     start = as_utc(start)
     if calendar is None or calendar.around_the_clock:
         return start + timedelta(minutes=minutes)
-    zone = calendar.zone
     remaining = timedelta(minutes=minutes)
-    day = start.astimezone(zone).date()
+    day = start.astimezone(calendar.zone).date()
     for _ in range(MAX_DAYS):
-        if not calendar.is_holiday(day):
-            for open_minute, close_minute in calendar.hours.get(day.weekday(), ()):
-                opens = max(_local(day, open_minute, zone), start)
-                closes = _local(day, close_minute, zone)
-                if opens >= closes:
-                    continue
-                if remaining <= closes - opens:
-                    return opens + remaining
-                remaining -= closes - opens
+        for day_opens, closes in open_spans(calendar, day):
+            opens = max(day_opens, start)
+            if opens >= closes:
+                continue
+            if remaining <= closes - opens:
+                return opens + remaining
+            remaining -= closes - opens
         day += timedelta(days=1)
     return start + timedelta(minutes=minutes)
+
+
+def open_spans(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The local day's open intervals in UTC; none on a holiday. Cached on the calendar."""
+    spans = calendar.spans.get(day)
+    if spans is None:
+        if len(calendar.spans) > MAX_DAYS:
+            calendar.spans.clear()
+        zone = calendar.zone
+        hours = () if calendar.is_holiday(day) else calendar.hours.get(day.weekday(), ())
+        spans = calendar.spans[day] = tuple((_local(day, o, zone), _local(day, c, zone)) for o, c in hours)
+    return spans
 
 
 def _local(day: date, minute: int, zone: ZoneInfo) -> datetime:

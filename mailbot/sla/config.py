@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -106,6 +106,11 @@ class Calendar:
     holiday_country: str | None = None
     holiday_subdivision: str | None = None
     extra_holidays: frozenset[date] = frozenset()
+    # Per local day, its open intervals in UTC (clock.py): every watchdog run asks again
+    # for the same few days for every ticket.
+    spans: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def around_the_clock(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -59,26 +59,27 @@ def due_steps(config: SlaConfig, ticket: WatchedTicket, now: datetime) -> list[D
     ]
 
 
-def load_watched(runtime: Runtime) -> list[WatchedTicket]:
+def load_watched(runtime: Runtime, older_than: datetime | None = None) -> list[WatchedTicket]:
+    """The watched tickets (opened before `older_than`, when given) and their levels reached."""
+    watched = (
+        Ticket.status == TicketStatus.OPEN,
+        Ticket.first_response_at.is_(None),
+        Ticket.held_for_review.is_(False),
+        *((Ticket.created_at <= older_than,) if older_than is not None else ()),
+    )
     with runtime.sessions() as session:
         rows = session.execute(
             select(Ticket.id, Ticket.channel, Ticket.priority, Ticket.created_at)
-            .where(
-                Ticket.status == TicketStatus.OPEN,
-                Ticket.first_response_at.is_(None),
-                Ticket.held_for_review.is_(False),
-            )
+            .where(*watched)
             .order_by(Ticket.id)
             .limit(WATCH_LIMIT)
         ).all()
         reached: dict[int, set[int]] = defaultdict(set)
-        ids = [row.id for row in rows]
-        for start in range(0, len(ids), 500):
-            for ticket_id, level in session.execute(
-                select(Escalation.ticket_id, Escalation.level).where(
-                    Escalation.ticket_id.in_(ids[start : start + 500])
-                )
-            ):
+        if rows:
+            levels = select(Escalation.ticket_id, Escalation.level).join(
+                Ticket, Ticket.id == Escalation.ticket_id
+            )
+            for ticket_id, level in session.execute(levels.where(*watched, Ticket.id <= rows[-1].id)):
                 reached[ticket_id].add(level)
     return [
         WatchedTicket(row.id, row.channel, row.priority, as_utc(row.created_at), frozenset(reached[row.id]))
@@ -91,10 +92,14 @@ def run_watchdog(runtime: Runtime, now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     with runtime.sessions() as session:
         config = load_config(session)
-    if not any(policy.escalate for policy in config.policies):
+    steps = [step.after_minutes for policy in config.policies for step in policy.escalate]
+    if not steps:
         return []
+    # A working minute is never shorter than a wall-clock one: a ticket younger than the
+    # earliest step cannot have a level due, and is not loaded at all.
+    older_than = now - timedelta(minutes=min(steps))
     promised: list[int] = []
-    for ticket in load_watched(runtime):
+    for ticket in load_watched(runtime, older_than):
         for due in due_steps(config, ticket, now):
             outbox_id = _take_level(runtime, due, now)
             if outbox_id is not None:
