@@ -124,9 +124,11 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
 
 def _bury(worker: MailbotWorker) -> None:
     """What an rq worker that quit on a lost Redis could not tidy up itself: its thread
-    listening for commands, and its entry among the live workers."""
+    listening for commands, its scheduler process, and its entry among the live workers."""
     if worker.pubsub_thread is not None:
         worker.pubsub_thread.stop()
+    if worker.scheduler is not None:
+        worker.stop_scheduler()  # its process, else orphaned beside the next worker's
     try:
         worker.register_death()
     except redis.RedisError:
