@@ -20,6 +20,7 @@ from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
 from mailbot.runtime import Runtime, current_runtime
+from mailbot.sla_commands import sla
 from mailbot.store.db import engine_for
 from mailbot.token_commands import token
 from mailbot.triage_commands import customers, rules
@@ -293,6 +294,7 @@ main.add_command(delivery)
 main.add_command(token)
 main.add_command(customers)
 main.add_command(rules)
+main.add_command(sla)
 
 if __name__ == "__main__":
     main()

@@ -56,6 +56,8 @@ class Settings:
     # The region a phone number without country code is read in when neither the channel
     # nor the mailbox has a language (ISO 3166 code; "": the default language's region).
     default_phone_region: str = ""
+    # How often the SLA watchdog looks for tickets to escalate (sla/schedule.py).
+    sla_watch_seconds: int = 30
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -85,6 +87,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cross_channel_window_seconds=int(float(env.get("MAILBOT_CROSS_CHANNEL_WINDOW_HOURS", "72")) * 3600),
         cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
         default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),
+        sla_watch_seconds=max(int(env.get("MAILBOT_SLA_WATCH_SECONDS", "30")), 1),
     )
 
 

@@ -18,7 +18,7 @@ from mailbot.store.secrets import encrypt_secret
 KINDS = ("email", "slack", "webhook")
 # A Slack conversation id: C (public), G (private, legacy) or D (direct) and upper-case
 # alphanumerics (api.slack.com/types/conversation).
-_SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _QUEUE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -47,7 +47,7 @@ def validate_target(spec: TargetSpec) -> None:
     if spec.kind == "slack":
         if not spec.slack_channel:
             raise DeliveryConfigError("--slack names the configured Slack channel to post through")
-        if not _SLACK_CHANNEL_ID.match(spec.address):
+        if not SLACK_CHANNEL_ID.match(spec.address):
             raise DeliveryConfigError(f"--channel-id {spec.address!r} is not a Slack channel id (C0123ABCD)")
     if spec.kind == "webhook":
         if not re.match(r"^https?://[^\s/]+\S*$", spec.address):

@@ -24,6 +24,7 @@ from datetime import timedelta
 from mailbot.customers.lookup import enqueue_due_lookups
 from mailbot.recovery import enqueue_due_retries, recover_pending_work
 from mailbot.runtime import Runtime
+from mailbot.sla.schedule import ensure_scheduled
 from mailbot.working import WorkingSet
 
 log = logging.getLogger("mailbot.recovery")
@@ -63,6 +64,7 @@ class DueWorkTimer(threading.Thread):
                     next_recovery = time.monotonic() + RECOVERY_SECONDS
                     recover_pending_work(self.runtime, min_age=LOST_AFTER)
                     enqueue_due_lookups(self.runtime)  # failed lookups due again, lost jobs
+                    ensure_scheduled(self.runtime)  # the SLA watchdog's chain, lost with Redis
                 elif self._turn("retries", DUE_SECONDS):
                     enqueue_due_retries(self.runtime)
                 failing = False

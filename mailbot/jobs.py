@@ -49,6 +49,18 @@ def lookup_customers_batch(lookup_ids: list[int]) -> dict[str, int]:
     return run_lookups(current_runtime(), lookup_ids)
 
 
+def watch_sla() -> dict[str, int]:
+    """One run of the SLA watchdog, a link of its chain on rq's scheduler (sla/schedule.py)."""
+    from mailbot.sla.schedule import continue_chain
+    from mailbot.sla.watchdog import run_watchdog
+
+    runtime = current_runtime()
+    chained = continue_chain(runtime)
+    promised = run_watchdog(runtime)
+    hand_to_outbox(runtime, promised)
+    return {"escalations": len(promised), "chained": int(chained)}
+
+
 def hand_to_outbox(runtime: Runtime, outbox_ids: list[int]) -> None:
     """Enqueue the delivery of committed outbox rows; with Redis unreachable, deliver
     them here and now instead. The rest of the batch needs only the database, and the

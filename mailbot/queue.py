@@ -15,9 +15,12 @@ INBOUND_QUEUE = "inbound"
 OUTBOX_QUEUE = "outbox"
 # Customer-data lookups owed to filed tickets: last, they fill in context, nobody waits.
 LOOKUP_QUEUE = "lookups"
+# The SLA watchdog's runs (sla/schedule.py), put there on time by rq's scheduler.
+SLA_QUEUE = "sla"
 # Workers take outbox jobs first: during a backlog of inbound mail, acknowledgements for
-# what is already filed still go out at once.
-QUEUE_NAMES = (OUTBOX_QUEUE, INBOUND_QUEUE, LOOKUP_QUEUE)
+# what is already filed still go out at once. The watchdog comes before the inbound
+# backlog: a run is short, and an escalation late by the backlog's length is no use.
+QUEUE_NAMES = (OUTBOX_QUEUE, SLA_QUEUE, INBOUND_QUEUE, LOOKUP_QUEUE)
 
 
 def queue(runtime: Runtime, name: str) -> Queue:

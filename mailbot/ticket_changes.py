@@ -9,17 +9,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.pipeline.agent_reply import ReplyRefused, build_agent_reply, find_reply_target
-from mailbot.pipeline.enrich import FIRST_RESPONSE_HOURS
+from mailbot.pipeline.triage import PRIORITIES as LOWEST_FIRST
+from mailbot.sla.config import SlaConfig, default_config
+from mailbot.sla.store import set_due_time
 from mailbot.statuses import TicketStatus
 from mailbot.store.models import Message, OutboxEntry, Ticket
-from mailbot.timeutil import as_utc
 
 # Where an agent may move a ticket from each status (open -> pending -> solved -> closed).
 # Closed is final for agents: only the customer writing again opens it (pipeline/process.py).
@@ -31,7 +32,7 @@ TICKET_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 }
 # The ticket fields an agent may change, in the order they are applied.
 CHANGEABLE = ("status", "priority", "queue", "assignee", "tags")
-PRIORITIES = tuple(FIRST_RESPONSE_HOURS)
+PRIORITIES = tuple(reversed(LOWEST_FIRST))  # most urgent first, as the API lists them
 
 
 class ChangeRefused(Exception):
@@ -55,8 +56,11 @@ class Author:
     name: str = ""
 
 
-def apply_changes(ticket: Ticket, changes: Mapping[str, Any], now: datetime) -> list[str]:
-    """Apply `changes` (field -> new value; absent fields stay); returns the fields changed."""
+def apply_changes(
+    ticket: Ticket, changes: Mapping[str, Any], now: datetime, sla: SlaConfig | None = None
+) -> list[str]:
+    """Apply `changes` (field -> new value; absent fields stay); returns the fields changed.
+    `sla`: the configuration a new priority's due time follows (None: the built-in one)."""
     if "status" in changes:
         refused = status_change_refused(ticket.status, changes["status"])
         if refused:
@@ -64,11 +68,9 @@ def apply_changes(ticket: Ticket, changes: Mapping[str, Any], now: datetime) -> 
     changed = [name for name in CHANGEABLE if name in changes and getattr(ticket, name) != changes[name]]
     for name in changed:
         setattr(ticket, name, list(changes[name]) if name == "tags" else changes[name])
-    if "priority" in changed and ticket.first_response_at is None:
+    if "priority" in changed:
         # The first-response clock runs from the ticket's creation at the new priority's pace.
-        ticket.first_response_due_at = as_utc(ticket.created_at) + timedelta(
-            hours=FIRST_RESPONSE_HOURS[ticket.priority]
-        )
+        set_due_time(ticket, sla or default_config())
     if changed:
         ticket.updated_at = now
     return changed

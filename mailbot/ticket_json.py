@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.store.models import Contact, Message, Ticket
-from mailbot.timeutil import iso
+from mailbot.timeutil import as_utc, iso
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -66,6 +67,15 @@ def identities_json(contact: Contact) -> list[dict[str, str]]:
     return [{"type": kind, "value": value} for kind, value in sorted(pairs)]
 
 
+def with_offset(value: datetime | None) -> str | None:
+    """ISO 8601 with an explicit UTC offset (+00:00), as the SLA fields promise."""
+    return None if value is None else as_utc(value).isoformat()
+
+
+def escalations_json(ticket: Ticket) -> list[dict[str, Any]]:
+    return [{"level": e.level, "at": with_offset(e.at)} for e in ticket.escalations]
+
+
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
     return {
         "ref": ticket.ref,
@@ -91,6 +101,10 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "intent": ticket.intent,
         "urgency": ticket.urgency,
         "matched_rule": ticket.matched_rule,
+        # The first-response due time by the ticket's SLA policy, and the escalation
+        # levels it has reached (sla/).
+        "sla_due_at": with_offset(ticket.first_response_due_at),
+        "escalations": escalations_json(ticket),
         "triage": {
             "intent_cues": _cues(ticket.intent_cues),
             "urgency_cues": _cues(ticket.urgency_cues),
@@ -105,6 +119,7 @@ def _with_children():
     return (
         selectinload(Ticket.contact).selectinload(Contact.identities),
         selectinload(Ticket.messages),
+        selectinload(Ticket.escalations),
     )
 
 

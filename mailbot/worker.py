@@ -31,6 +31,7 @@ from mailbot.language import warm_up
 from mailbot.queue import QUEUE_NAMES, job_row_ids, queue
 from mailbot.recovery import recover_pending_work
 from mailbot.runtime import Runtime
+from mailbot.sla.schedule import ensure_scheduled
 from mailbot.working import WorkingSet
 
 log = logging.getLogger("mailbot.worker")
@@ -96,9 +97,13 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
                 while pump_once(runtime, wait_seconds=0):
                     pass
                 recover_pending_work(runtime, leave_running=False)
+                if not burst:
+                    ensure_scheduled(runtime)  # the SLA watchdog's chain of scheduled runs
                 if stop.is_set():
                     return
-                worker.work(burst=burst, logging_level="WARNING")
+                # rq's scheduler (one worker holds its lock) moves the watchdog's
+                # scheduled runs to their queue on time.
+                worker.work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
             except StopRequested:
                 return
             except redis.RedisError as error:
@@ -119,9 +124,11 @@ def run_worker(runtime: Runtime, *, burst: bool) -> None:
 
 def _bury(worker: MailbotWorker) -> None:
     """What an rq worker that quit on a lost Redis could not tidy up itself: its thread
-    listening for commands, and its entry among the live workers."""
+    listening for commands, its scheduler process, and its entry among the live workers."""
     if worker.pubsub_thread is not None:
         worker.pubsub_thread.stop()
+    if worker.scheduler is not None:
+        worker.stop_scheduler()  # its process, else orphaned beside the next worker's
     try:
         worker.register_death()
     except redis.RedisError:

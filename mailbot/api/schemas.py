@@ -235,6 +235,11 @@ class TriageOut(Schema):
     routing_reason = fields.String(required=True, allow_none=True)
 
 
+class EscalationOut(Schema):
+    level = fields.Integer(required=True, metadata={"description": "1 for the first step of the chain."})
+    at = fields.DateTime(required=True, metadata={"description": "When the level was reached."})
+
+
 class TicketOut(Schema):
     ref = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
@@ -255,6 +260,12 @@ class TicketOut(Schema):
     matched_rule = fields.String(
         required=True, allow_none=True, metadata={"description": "The first routing rule that matched."}
     )
+    sla_due_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "First response due by the ticket's SLA policy (ISO 8601 with offset)."},
+    )
+    escalations = fields.List(fields.Nested(EscalationOut), required=True)
     triage = fields.Nested(TriageOut, required=True)
     messages = fields.List(fields.Nested(MessageOut), required=True)
 

@@ -20,6 +20,7 @@ from mailbot.api.operations import bp, operation, problem
 from mailbot.api.tokens import READ, WRITE
 from mailbot.pipeline.agent_reply import ReplyRefused
 from mailbot.queue import enqueue_delivery
+from mailbot.sla.store import load_config as load_sla_config
 from mailbot.store.models import Contact, ContactIdentity, Ticket
 from mailbot.ticket_changes import Author, ChangeRefused, add_agent_message, apply_changes
 from mailbot.ticket_json import message_json, ticket_json
@@ -56,7 +57,9 @@ def _ticket_or_404(ref: str, *, children: bool = True) -> Ticket:
     query = select(Ticket).where(Ticket.ref == ref.strip().upper())
     if children:
         query = query.options(
-            selectinload(Ticket.contact).selectinload(Contact.identities), selectinload(Ticket.messages)
+            selectinload(Ticket.contact).selectinload(Contact.identities),
+                selectinload(Ticket.messages),
+                selectinload(Ticket.escalations),
         )
     ticket = db().scalar(query)
     if ticket is None:
@@ -98,7 +101,9 @@ def list_tickets(query: dict[str, Any]) -> Response:
     page = list(
         db().scalars(
             select_tickets.options(
-                selectinload(Ticket.contact).selectinload(Contact.identities), selectinload(Ticket.messages)
+                selectinload(Ticket.contact).selectinload(Contact.identities),
+                selectinload(Ticket.messages),
+                selectinload(Ticket.escalations),
             )
             .order_by(Ticket.updated_at, Ticket.id)
             .limit(limit + 1)
@@ -198,7 +203,7 @@ def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
 def update_ticket(ref: str, body: dict[str, Any]) -> Response:
     ticket = _ticket_or_404(ref)
     try:
-        apply_changes(ticket, body, utcnow())
+        apply_changes(ticket, body, utcnow(), load_sla_config(db()))
     except ChangeRefused as error:
         problem(409, "status_not_allowed", str(error))
     db().commit()

@@ -46,6 +46,7 @@ from mailbot.pipeline.subjects import normalize_subject
 from mailbot.pipeline.thread import SIGNAL_CONFIDENCE, ThreadMatch, find_thread
 from mailbot.pipeline.triage_ticket import triage_ticket
 from mailbot.runtime import Runtime
+from mailbot.sla.due import hours_until
 from mailbot.statuses import InboundStatus, TicketStatus
 from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
 from mailbot.timeutil import as_utc, utcnow
@@ -332,7 +333,6 @@ def _file_customer_message(
             hold_reason=hold,
             created_at=now,
             updated_at=now,
-            first_response_due_at=enrichment.first_response_due_at,
         )
         session.add(ticket)
         session.flush()
@@ -343,7 +343,6 @@ def _file_customer_message(
             )
         filed = _Filed(ticket.id, ticket.ref)
         reason = "new ticket"
-        response_hours = enrichment.first_response_hours
     else:
         filed = _Filed(match.ticket.id, match.ticket.ref)
         reason = f"threaded by {match.reason}"
@@ -354,7 +353,6 @@ def _file_customer_message(
             .values(updated_at=now, status=TicketStatus.OPEN)
             .execution_options(synchronize_session=False)
         )
-        response_hours = _hours_left(match.ticket.first_response_due_at, now)
     attached = _attach(
         session,
         filed.id,
@@ -366,9 +364,12 @@ def _file_customer_message(
         thread_reason,
         thread_confidence,
     )
-    # Prior context, customer data, intent, priority and routing rules.
+    # Prior context, customer data, intent, priority, routing rules and the SLA due time.
+    response_hours = 0
     if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
         triage_ticket(session, triaged, msg, settings, now, new_ticket=match is None, mailbox=mailbox)
+        # What the acknowledgement promises: the time left until the ticket's due time.
+        response_hours = hours_until(triaged.first_response_due_at, now)
 
     new_ticket = match is None
     cap = (
@@ -493,13 +494,6 @@ def _phone_region(settings: Settings, channel: ChannelConfig | None, mailbox: Ma
     fallback = settings.default_phone_region or region_for(settings.default_language, "GB")
     language = (channel.language if channel else None) or (mailbox.default_language if mailbox else None)
     return region_for(language, fallback)
-
-
-def _hours_left(first_response_due_at: datetime | None, now: datetime) -> int:
-    """What is left of the first-response time, for a reply naming an existing ticket."""
-    if first_response_due_at is None:
-        return 0
-    return max(int((as_utc(first_response_due_at) - now).total_seconds() // 3600), 1)
 
 
 def _apply_platform_event(

@@ -10,14 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mailbot.pipeline.enrich import FIRST_RESPONSE_HOURS
 from mailbot.pipeline.intent import PRAISE
 from mailbot.pipeline.urgency import HIGH, URGENT
 from mailbot.text import fold
 
-# Lowest first: the shorter the first-response target, the higher the priority (one list
-# of priorities, enrich.py's).
-PRIORITIES = tuple(sorted(FIRST_RESPONSE_HOURS, key=FIRST_RESPONSE_HOURS.__getitem__, reverse=True))
+# Lowest first: the one list of priorities (SLA policies give each its targets, sla/).
+PRIORITIES = ("low", "normal", "high", "urgent")
 _RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
 # How recent a previous contact must be for a new message to count as chasing it.
 REPEAT_WINDOW_HOURS = 48

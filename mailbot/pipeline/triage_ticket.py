@@ -25,6 +25,8 @@ from mailbot.pipeline.routing import TicketFacts, route
 from mailbot.pipeline.triage import decide_priority, raise_to
 from mailbot.pipeline.urgency import NORMAL, detect_urgency
 from mailbot.rules import facts_of, load_rules
+from mailbot.sla.store import load_config as load_sla_config
+from mailbot.sla.store import set_due_time
 from mailbot.store.models import Mailbox, Ticket
 
 # Senders whose handle is a phone number (Twilio SMS, WhatsApp).
@@ -60,6 +62,7 @@ def triage_ticket(
         if _URGENCY_RANK[urgency.level] > _URGENCY_RANK.get(ticket.urgency or NORMAL, 0):
             ticket.urgency, ticket.urgency_cues = urgency.level, ", ".join(urgency.cues)
             ticket.priority = raise_to(ticket.priority, urgency.level)
+            set_due_time(ticket, load_sla_config(session))
         return
     email, phone = customer_keys(msg, ticket.contact.email if ticket.contact else None)
     known = known_attributes(session, email, phone, settings.customer_lookup_ttl_seconds, now)
@@ -105,6 +108,8 @@ def _decide(session: Session, ticket: Ticket, facts: TicketFacts) -> None:
     ticket.tags = tags[:MAX_TAGS]  # the REST API's limit: the ticket stays PATCHable
     ticket.matched_rule, ticket.routing_reason = routing.matched_rule, routing.reason
     ticket.context = {**context, "routed": {"queue": ticket.queue, "assignee": ticket.assignee}}
+    # Priority and channel are settled: the SLA policy they fall under sets the due time.
+    set_due_time(ticket, load_sla_config(session))
 
 
 def fill_in(session: Session, ticket_id: int, settings: Settings, now: datetime) -> None:

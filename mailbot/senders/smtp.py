@@ -49,9 +49,10 @@ def build_email(entry: OutboxEntry) -> EmailMessage:
         message["X-Auto-Response-Suppress"] = "All"
     if entry.ticket_id is not None:
         message["X-Mailbot-Outbox"] = entry.key
-    if entry.kind == "notification":
-        # Our notification to agents: a copy in a support mailbox is never a ticket
-        # (classify.own_notification), even where a relay drops X-Mailbot-Outbox.
+    if entry.kind in {"notification", "escalation"}:
+        # Our notification to agents (or an SLA escalation): a copy in a support mailbox
+        # is never a ticket (classify.own_notification), even where a relay drops
+        # X-Mailbot-Outbox.
         message[NOTIFICATION_HEADER] = entry.key
     message.set_content(entry.body)
     return message

@@ -267,6 +267,7 @@ class Ticket(Base):
 
     contact: Mapped[Contact] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
+    escalations: Mapped[list[Escalation]] = relationship(order_by="Escalation.level")
 
 
 class Message(Base):
@@ -472,3 +473,31 @@ class RoutingRule(Base):
     # The rule as imported: {"name", "if": {...}, "then": {...}}.
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class SlaSettings(Base):
+    """The SLA configuration as imported or edited (sla/config.py has its format); one row.
+    No row: the built-in default."""
+
+    __tablename__ = "sla_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Escalation(Base):
+    """One escalation level reached by a ticket (sla/watchdog.py). The unique pair is what
+    makes each level happen once, however many watchdogs run."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("ticket_id", "level", name="uq_escalations_ticket_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # What the level did, for the panel: "notified mailto:leads@...; priority normal -> high".
+    actions: Mapped[str] = mapped_column(Text, default="")
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))

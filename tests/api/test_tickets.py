@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.channels import ChannelSpec, add_channel
+from mailbot.sla.store import save_config
 from mailbot.store.models import Ticket
 from mailbot.ticket_json import ticket_by_ref_json
-from mailbot.timeutil import as_utc
+from mailbot.timeutil import as_utc, utcnow
 from tests.api.conftest import Api
 from tests.e2e.test_forms import _ref_on, _submit
 from tests.fixtures.mail import Desk
@@ -173,7 +174,17 @@ def test_filters_combine(api: Api, desk: Desk, support: tuple[str, str], web_ser
         assert set(refused.json()["details"]) == set(bad), refused.json()
 
 
+BY_PRIORITY = {
+    "policies": [
+        {"name": "high", "priorities": ["urgent", "high"], "first_response_minutes": 8 * 60},
+        {"name": "rest", "first_response_minutes": 24 * 60},
+    ]
+}
+
+
 def test_patch_changes_what_it_names_and_nothing_else(api: Api, desk: Desk, support: tuple[str, str]) -> None:
+    with desk.runtime.sessions.begin() as session:  # first-response targets by priority
+        save_config(session, BY_PRIORITY, utcnow())
     ref = _file(desk, support)[1]["ref"]
     http = api.client("writer")
     before = api.client("reader").get(f"/tickets/{ref}").json()
@@ -196,11 +207,15 @@ def test_patch_changes_what_it_names_and_nothing_else(api: Api, desk: Desk, supp
         "jane@acme.test",
         ["refund", "damaged"],
     )
-    unchanged = {k for k in before if k not in {"status", "priority", "queue", "assignee", "tags"}}
+    changed = {"status", "priority", "queue", "assignee", "tags", "sla_due_at"}
+    unchanged = {k for k in before if k not in changed}
     assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
     assert api.client("reader").get(f"/tickets/{ref}").json() == after  # stored, not only answered
 
-    # The first-response clock follows the new priority (8 hours for high).
+    # The first-response clock follows the new priority's SLA policy (8 hours for high).
+    created = datetime.fromisoformat(after["created_at"])
+    assert datetime.fromisoformat(before["sla_due_at"]) - created == timedelta(hours=24)
+    assert datetime.fromisoformat(after["sla_due_at"]) - created == timedelta(hours=8)
     with desk.runtime.sessions() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.ref == ref))
         assert ticket is not None and ticket.first_response_due_at is not None

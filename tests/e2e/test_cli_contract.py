@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ TICKET_FIELDS = {
     "urgency",
     "matched_rule",
     "triage",
+    # added in issue 9: the SLA due time and the escalation levels reached
+    "sla_due_at",
+    "escalations",
 }
 CONTEXT_FIELDS = {
     "prior_tickets",
@@ -202,6 +206,13 @@ def test_the_whole_flow_from_an_empty_database(
         assert ticket["context"]["attributes"] == {} and ticket["context"]["channels"] == ["email"]
         assert ticket["matched_rule"] is None and ticket["triage"]["routing_reason"] is None
         assert ticket["urgency"] == "normal"
+        # No SLA imported: the built-in 24 hours by mail, around the clock, with an offset.
+        due, created = (
+            datetime.fromisoformat(ticket["sla_due_at"]),
+            datetime.fromisoformat(ticket["created_at"]),
+        )
+        assert due.utcoffset() is not None and due - created == timedelta(hours=24)
+        assert ticket["escalations"] == []
     by_email = {t["contact"]["email"]: t for t in tickets}
     spanish, english = by_email["ana.garcia@gmail.test"], by_email["john.smith@outlook.test"]
     assert spanish["contact"]["name"] == "Ana García"  # UTF-8 survives the pipe
@@ -509,3 +520,104 @@ def test_delivery_targets_from_the_command_line(fresh_env: dict[str, str]) -> No
     assert [t["id"] for t in json.loads(ok(mailbot(env, "delivery", "list", "--json")).stdout)] == ids[2:0:-1]
     gone = mailbot(env, "delivery", "remove", str(ids[0]))
     assert gone.returncode != 0 and f"no delivery target {ids[0]}" in gone.stderr
+
+
+SLA_EXAMPLE = {
+    "timezone": "Europe/Madrid",
+    "business_hours": {"mon": ["09:00", "18:00"], "tue": ["09:00", "18:00"]},
+    "holidays": "ES",
+    "policies": [
+        {
+            "name": "social",
+            "channels": ["x", "whatsapp"],
+            "priorities": ["urgent", "high"],
+            "first_response_minutes": 120,
+            "escalate": [{"after_minutes": 90, "notify": "mailto:leads@example.com", "raise_priority": True}],
+        },
+        {"name": "mail", "channels": ["email"], "first_response_minutes": 240, "around_the_clock": True},
+    ],
+}
+
+
+def test_sla_import_replaces_the_configuration_and_new_tickets_follow_it(
+    fresh_env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    """Issue 9's contract: `mailbot sla import FILE.json` replaces the SLA configuration;
+    a bad file exits non-zero with the reason and changes nothing."""
+    env = fresh_env
+    ok(mailbot(env, "db", "upgrade"))
+    builtin = json.loads(ok(mailbot(env, "sla", "show")).stdout)
+    assert [p["first_response_minutes"] for p in builtin["policies"]] == [24 * 60, 120]
+
+    path = tmp_path / "sla.json"
+    path.write_text(json.dumps(SLA_EXAMPLE), encoding="utf-8")
+    imported = ok(mailbot(env, "sla", "import", str(path)))
+    assert imported.stdout == "" and "2 SLA policies imported" in imported.stderr
+    assert json.loads(ok(mailbot(env, "sla", "show")).stdout) == SLA_EXAMPLE
+
+    for name, content, says in (
+        ("broken.json", "{", "broken.json"),
+        ("zone.json", json.dumps({**SLA_EXAMPLE, "timezone": "Europe/Atlantis"}), "unknown time zone"),
+        (
+            "notify.json",
+            json.dumps(
+                {
+                    "policies": [
+                        {
+                            "name": "p",
+                            "first_response_minutes": 5,
+                            "escalate": [{"after_minutes": 1, "notify": "sms:+34600"}],
+                        }
+                    ]
+                }
+            ),
+            "neither mailto:ADDRESS nor slack:CHANNEL_ID",
+        ),
+        ("minutes.json", json.dumps({"policies": [{"name": "p"}]}), "first_response_minutes"),
+    ):
+        bad = tmp_path / name
+        bad.write_text(content, encoding="utf-8")
+        refused = mailbot(env, "sla", "import", str(bad))
+        assert refused.returncode != 0 and refused.stdout == "", name
+        assert says in refused.stderr, (name, refused.stderr)
+    missing = mailbot(env, "sla", "import", str(tmp_path / "nope.json"))
+    assert missing.returncode != 0 and "nope.json" in missing.stderr
+    assert json.loads(ok(mailbot(env, "sla", "show")).stdout) == SLA_EXAMPLE  # unchanged
+
+    user, password = mailbox_user
+    ok(
+        mailbot(
+            env,
+            "mailbox",
+            "add",
+            "support",
+            "--imap",
+            f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX",
+            "--smtp",
+            f"smtp://127.0.0.1:{smtp_server.port}",
+            "--address",
+            "support@acme.test",
+        )
+    )
+    dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "sla1@mail.outlook.test",
+            sender="John Smith <john.smith@outlook.test>",
+            subject="Refund for a damaged parcel",
+            body="Hello, my parcel arrived damaged and I would like a refund, please.",
+        ),
+    )
+    ok(mailbot(env, "poll", "--once"))
+    ok(mailbot(env, "worker", "--burst"))
+    [ticket] = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
+    due, created = datetime.fromisoformat(ticket["sla_due_at"]), datetime.fromisoformat(ticket["created_at"])
+    assert due - created == timedelta(hours=4)  # the "mail" policy, around the clock
+    assert ticket["escalations"] == []
+    [ack] = smtp_server.wait_for(1)
+    assert "within 4 hours" in ack.message.get_content()  # the promise follows the policy

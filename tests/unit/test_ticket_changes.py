@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mailbot.sla.config import parse_config
 from mailbot.statuses import TicketStatus
 from mailbot.store.models import Ticket
 from mailbot.ticket_changes import ChangeRefused, apply_changes, status_change_refused
@@ -60,13 +61,30 @@ def test_only_what_is_named_changes_and_the_change_time_moves_only_then() -> Non
     assert ticket.tags == ["vip"] and ticket.updated_at == now
 
 
+BY_PRIORITY = parse_config(
+    {
+        "policies": [
+            {"name": "urgent", "priorities": ["urgent"], "first_response_minutes": 120},
+            {"name": "rest", "first_response_minutes": 48 * 60},
+        ]
+    }
+)
+
+
 def test_a_new_priority_resets_the_first_response_clock_until_someone_answered() -> None:
     ticket = _ticket()
-    apply_changes(ticket, {"priority": "urgent"}, CREATED)
+    apply_changes(ticket, {"priority": "urgent"}, CREATED, BY_PRIORITY)
     assert ticket.first_response_due_at == CREATED + timedelta(hours=2)
     ticket.first_response_at = CREATED + timedelta(minutes=30)
-    apply_changes(ticket, {"priority": "low"}, CREATED)
+    apply_changes(ticket, {"priority": "low"}, CREATED, BY_PRIORITY)
     assert ticket.first_response_due_at == CREATED + timedelta(hours=2)  # already answered: history
+
+
+def test_without_a_configuration_the_built_in_targets_apply() -> None:
+    ticket = _ticket()
+    ticket.channel = "whatsapp"
+    apply_changes(ticket, {"priority": "low"}, CREATED)
+    assert ticket.first_response_due_at == CREATED + timedelta(hours=2)  # chat: 2 hours
 
 
 def test_a_refused_status_changes_nothing() -> None:
