@@ -468,3 +468,34 @@ class RoutingRule(Base):
     # The rule as imported: {"name", "if": {...}, "then": {...}}.
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class CannedResponse(Base):
+    """An answer agents reuse, one text per language, with {placeholders} filled from the
+    ticket and customer when it is used (mailbot/canned.py)."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("name", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class TicketHandoff(Base):
+    """An agent handing a ticket to a specialist queue or person (mailbot/ticket_handoff.py):
+    who had it, who has it now, and the internal note that went with it."""
+
+    __tablename__ = "ticket_handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    from_queue: Mapped[str] = mapped_column(String(100))
+    to_queue: Mapped[str] = mapped_column(String(100))
+    from_assignee: Mapped[str | None] = mapped_column(String(320))
+    to_assignee: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    handed_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
