@@ -78,7 +78,9 @@ def placeholders_of(text: str) -> list[str]:
             continue
         name = match.group(1)
         if name is None:
-            raise CannedError(f"a lone {token!r} at character {match.start() + 1}: write {token * 2} for a brace")
+            raise CannedError(
+                f"a lone {token!r} at character {match.start() + 1}: write {token * 2} for a brace"
+            )
         names.append(name.strip())
     return names
 
@@ -93,7 +95,9 @@ def validate_spec(spec: CannedSpec) -> None:
     for name in placeholders_of(spec.text):
         if name not in PLACEHOLDERS and not _ATTRIBUTE.match(name):
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise CannedError(f"{spec.name} ({spec.language}): unknown placeholder {{{name}}}; known: {known}")
+            raise CannedError(
+                f"{spec.name} ({spec.language}): unknown placeholder {{{name}}}; known: {known}"
+            )
 
 
 def fill(text: str, values: FillValues) -> str:
@@ -146,7 +150,9 @@ def fill_values_of(ticket: Ticket, agent_name: str) -> FillValues:
     )
 
 
-def choose(responses: Iterable[CannedResponse], language: str, default_language: str) -> CannedResponse | None:
+def choose(
+    responses: Iterable[CannedResponse], language: str, default_language: str
+) -> CannedResponse | None:
     """The version for the ticket's language, else the default language's, else English."""
     by_language = {r.language: r for r in responses}
     for wanted in (language, default_language, "en"):
@@ -174,12 +180,12 @@ def save(session: Session, spec: CannedSpec) -> tuple[CannedResponse, bool]:
 
 
 def all_responses(session: Session) -> list[CannedResponse]:
-    return list(session.scalars(select(CannedResponse).order_by(CannedResponse.name, CannedResponse.language)))
+    return list(
+        session.scalars(select(CannedResponse).order_by(CannedResponse.name, CannedResponse.language))
+    )
 
 
-def render_for(
-    session: Session, name: str, ticket: Ticket, *, agent_name: str, default_language: str
-) -> str:
+def render_for(session: Session, name: str, ticket: Ticket, *, agent_name: str, default_language: str) -> str:
     """The canned response `name` in the ticket's language, filled; raises CannedError."""
     rows = session.scalars(select(CannedResponse).where(CannedResponse.name == name))
     chosen = choose(rows, ticket.language, default_language)
@@ -199,7 +205,9 @@ def parse_import(lines: Iterable[str]) -> list[CannedSpec]:
             item = json.loads(line)
         except ValueError as error:
             raise CannedError(f"line {number}: not JSON ({error})") from error
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "lang", "text")):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("name", "lang", "text")
+        ):
             raise CannedError(f'line {number}: expected {{"name": ..., "lang": ..., "text": ...}} as strings')
         spec = CannedSpec(name=item["name"].strip(), language=item["lang"].strip().lower(), text=item["text"])
         try:

@@ -23,6 +23,8 @@ COMPONENTS: tuple[type[Schema], ...] = (
     schemas.MessageList,
     schemas.TicketPatch,
     schemas.NewMessage,
+    schemas.HandoffIn,
+    schemas.HandoffOut,
     schemas.Problem,
 )
 
