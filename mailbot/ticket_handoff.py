@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.pipeline.agent_reply import ReplyRefused, build_agent_reply, find_reply_target
+from mailbot.pipeline.whatsapp_window import as_template, decide_for
 from mailbot.statuses import TicketStatus
 from mailbot.store.models import Message, OutboxEntry, Ticket, TicketHandoff
 from mailbot.store.panel_models import User
@@ -156,11 +157,18 @@ def hand_off(
         target = find_reply_target(session, ticket, settings)
     except ReplyRefused as error:
         return HandoffOutcome(handoff, None, not_told=str(error))
+    window = None
+    if target.channel == "whatsapp":
+        window = decide_for(session, target.channel_id, target.to_address, now, settings.secret_key)
+        if window.way == "held":
+            return HandoffOutcome(handoff, None, not_told=window.reason)
     text = customer_notice(ticket.language, ticket.ref, settings.default_language)
     notice = build_agent_reply(
         ticket, handoff.id, text, target, secret_key=settings.secret_key, key=handoff_key(handoff.id)
     )
     notice.kind = HANDOFF
+    if window is not None and window.way == "template":
+        as_template(notice, window)
     session.add(notice)
     session.flush()
     return HandoffOutcome(handoff, notice)

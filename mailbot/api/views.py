@@ -145,7 +145,9 @@ def list_messages(ref: str) -> Response:
     "they wrote on last: mail threaded under their last message with the reference in the subject, "
     "or in their chat conversation. The first reply is the ticket's `first_response_at`. A note "
     "(`internal` true) is only stored. With `canned`, the text is that canned response in the "
-    "ticket's language with its placeholders filled (then `text`, if given, below it).",
+    "ticket's language with its placeholders filled (then `text`, if given, below it). A reply to a "
+    "WhatsApp customer more than 24 hours after their last message goes as the channel's approved "
+    "template; without one it is stored as `held`, not sent, with the reason on the ticket.",
     scope=WRITE,
     body=schemas.NewMessage,
     responses={

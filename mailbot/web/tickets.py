@@ -191,7 +191,7 @@ def reply(ref: str) -> ResponseReturnValue:
         return back
     user = g.user
     try:
-        _, entry = add_agent_message(
+        message, entry = add_agent_message(
             db(),
             ticket,
             text,
@@ -210,6 +210,9 @@ def reply(ref: str) -> ResponseReturnValue:
             enqueue_delivery(runtime(), [entry.id])
         except (redis.ConnectionError, redis.TimeoutError):
             pass  # committed, so promised: the workers' recovery finds the pending row
+    if message.kind == "held":
+        flash(f"Kept on the ticket, not sent: {message.reason}.", "error")
+        return back
     flash("Note added." if internal else "Reply sent to the customer.", "info")
     return back
 
