@@ -286,7 +286,8 @@ class Message(Base):
     # channel, so one mail delivered to two mailboxes is stored once.
     internet_message_id: Mapped[str | None] = mapped_column(String(998))
     # customer | auto_reply | bounce | callback; agent (a reply to the customer) | note (internal);
-    # held (sent to an agent-reply address and not relayed: `reason` says why)
+    # held (sent to an agent-reply address and not relayed, or an agent's WhatsApp reply after
+    # the 24-hour window with no template to send: `reason` says why)
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
