@@ -66,6 +66,13 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+def require_one_of(data: dict[str, Any], names: tuple[str, ...]) -> None:
+    """At least one of `names`: a schema's REQUIRE_ONE_OF, which openapi.py also writes into
+    the document (as anyOf), so that what is checked here is what the document says."""
+    if not any(name in data for name in names):
+        raise ValidationError(f"give at least one of {', '.join(names)}", field_name=names[0])
+
+
 def _one_line(**kwargs: Any) -> fields.String:
     return Text(validate=[validate.Length(min=1, max=320), validate.Regexp(ONE_LINE)], **kwargs)
 
@@ -157,10 +164,11 @@ class NewMessage(Schema):
         metadata={"description": "true: an internal note the customer never sees; false: a reply to them."},
     )
 
+    REQUIRE_ONE_OF = ("text", "canned")
+
     @validates_schema
     def _text_or_canned(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "text" not in data and "canned" not in data:
-            raise ValidationError("give `text`, `canned`, or both", field_name="text")
+        require_one_of(data, self.REQUIRE_ONE_OF)
 
 
 class HandoffIn(Schema):
@@ -182,10 +190,11 @@ class HandoffIn(Schema):
         metadata={"description": "For the specialist: an internal note, never sent to the customer."},
     )
 
+    REQUIRE_ONE_OF = ("queue", "assignee")
+
     @validates_schema
     def _queue_or_assignee(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "queue" not in data and "assignee" not in data:
-            raise ValidationError("give `queue`, `assignee`, or both", field_name="queue")
+        require_one_of(data, self.REQUIRE_ONE_OF)
 
 
 # -- responses (what ticket_json.py builds) ------------------------------------------
