@@ -341,7 +341,7 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. ack:MB-7K3Q9P
-    kind: Mapped[str] = mapped_column(String(30))  # ack | agent_reply | notification
+    kind: Mapped[str] = mapped_column(String(30))  # ack | agent_reply | notification | handoff
     channel: Mapped[str] = mapped_column(String(30), default="email")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
