@@ -43,13 +43,12 @@ def handoff(ref: str, queue: str | None, assignee: str | None, note: str) -> Non
         except HandoffRefused as error:
             raise click.ClickException(str(error)) from error
         holder = describe_holder(outcome.handoff.to_queue, outcome.handoff.to_assignee)
-        notice_id = outcome.notice.id if outcome.notice else None
+        outbox_ids = outcome.outbox_ids
         not_told = outcome.not_told
-    if notice_id is not None:
-        try:
-            enqueue_delivery(runtime, [notice_id])
-        except redis.RedisError:
-            pass  # committed, so promised: the workers' recovery finds the pending row
+    try:
+        enqueue_delivery(runtime, outbox_ids)
+    except redis.RedisError:
+        pass  # committed, so promised: the workers' recovery finds the pending rows
     if not_told:
         click.echo(f"the customer was not told: {not_told}", err=True)
     click.echo(holder)

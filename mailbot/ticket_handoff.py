@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.pipeline.agent_reply import ReplyRefused, build_agent_reply, find_reply_target
+from mailbot.pipeline.notify import build_notifications
 from mailbot.pipeline.whatsapp_window import as_template, decide_for
 from mailbot.statuses import TicketStatus
 from mailbot.store.models import Message, OutboxEntry, Ticket, TicketHandoff
@@ -63,6 +64,13 @@ class HandoffOutcome:
     handoff: TicketHandoff
     notice: OutboxEntry | None  # None when the customer cannot be reached (`not_told` says why)
     not_told: str | None = None
+    # The hand-off note delivered to the new queue's targets (pipeline/notify.py).
+    notifications: tuple[OutboxEntry, ...] = ()
+
+    @property
+    def outbox_ids(self) -> list[int]:
+        """What the caller enqueues once committed: the customer's notice first."""
+        return [e.id for e in (self.notice, *self.notifications) if e is not None]
 
 
 def customer_notice(language: str, ref: str, default_language: str) -> str:
@@ -138,30 +146,38 @@ def hand_off(
     note = f"Handed to {describe_holder(handoff.to_queue, handoff.to_assignee)}" + (
         f": {request.note}" if request.note else "."
     )
-    session.add(
-        Message(
-            ticket_id=ticket.id,
-            channel=ticket.channel,
-            kind="note",
-            reason="hand-off to a specialist",
-            sender_type=author.type,
-            from_address=author.value,
-            from_name=author.name or author.value,
-            text=note,
-            content_hash=hashlib.sha256(note.encode()).hexdigest(),
-            received_at=now,
-        )
+    note_message = Message(
+        ticket_id=ticket.id,
+        channel=ticket.channel,
+        kind="note",
+        reason="hand-off to a specialist",
+        sender_type=author.type,
+        from_address=author.value,
+        from_name=author.name or author.value,
+        text=note,
+        content_hash=hashlib.sha256(note.encode()).hexdigest(),
+        received_at=now,
     )
+    session.add(note_message)
     session.flush()
+    notifications: tuple[OutboxEntry, ...] = ()
+    if handoff.to_queue != handoff.from_queue:
+        # The specialists' queue hears of the ticket as of a new message: the note with the
+        # context block, once per target (notify:<target id>:<note id>), answerable as any.
+        notifications = tuple(
+            build_notifications(session, ticket, note_message, secret_key=settings.secret_key)
+        )
+        session.add_all(notifications)
+        session.flush()
     try:
         target = find_reply_target(session, ticket, settings)
     except ReplyRefused as error:
-        return HandoffOutcome(handoff, None, not_told=str(error))
+        return HandoffOutcome(handoff, None, not_told=str(error), notifications=notifications)
     window = None
     if target.channel == "whatsapp":
         window = decide_for(session, target.channel_id, target.to_address, now, settings.secret_key)
         if window.way == "held":
-            return HandoffOutcome(handoff, None, not_told=window.reason)
+            return HandoffOutcome(handoff, None, not_told=window.reason, notifications=notifications)
     text = customer_notice(ticket.language, ticket.ref, settings.default_language)
     notice = build_agent_reply(
         ticket, handoff.id, text, target, secret_key=settings.secret_key, key=handoff_key(handoff.id)
@@ -171,7 +187,7 @@ def hand_off(
         as_template(notice, window)
     session.add(notice)
     session.flush()
-    return HandoffOutcome(handoff, notice)
+    return HandoffOutcome(handoff, notice, notifications=notifications)
 
 
 def handoffs_of(session: Session, ticket_id: int) -> list[TicketHandoff]:

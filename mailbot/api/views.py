@@ -257,13 +257,10 @@ def create_handoff(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
         db().rollback()
         problem(409, "cannot_hand_off", str(error))
     db().commit()
-    if outcome.notice is not None:
-        try:
-            enqueue_delivery(runtime(), [outcome.notice.id])
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            log.warning(
-                "hand-off notice %s stored; its delivery is left to recovery: %s", outcome.notice.key, error
-            )
+    try:
+        enqueue_delivery(runtime(), outcome.outbox_ids)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        log.warning("hand-off %s stored; its delivery is left to recovery: %s", outcome.handoff.id, error)
     handoff = outcome.handoff
     return jsonify(
         {

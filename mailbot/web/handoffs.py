@@ -43,11 +43,11 @@ def create(ref: str) -> ResponseReturnValue:
         return back
     db().commit()
     holder = describe_holder(outcome.handoff.to_queue, outcome.handoff.to_assignee)
+    try:
+        enqueue_delivery(runtime(), outcome.outbox_ids)
+    except (redis.ConnectionError, redis.TimeoutError):
+        pass  # committed, so promised: the workers' recovery finds the pending rows
     if outcome.notice is not None:
-        try:
-            enqueue_delivery(runtime(), [outcome.notice.id])
-        except (redis.ConnectionError, redis.TimeoutError):
-            pass  # committed, so promised: the workers' recovery finds the pending row
         flash(f"Now with {holder}; the customer is told their case is with a specialist.", "ok")
     else:
         flash(f"Now with {holder}; the customer could not be told: {outcome.not_told}.", "error")

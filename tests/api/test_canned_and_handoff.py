@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.canned import CannedSpec, save
+from mailbot.delivery_targets import TargetSpec, add_target
 from mailbot.store.models import OutboxEntry
 from mailbot.web.passwords import create_user
 from tests.api.conftest import Api
@@ -20,6 +21,7 @@ from tests.fixtures.mail import Desk
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SPECIALIST = "li@acme.test"
+TEAM = "shipping-team@acme.test"
 
 
 def _settle(desk: Desk, expected: int) -> list:  # type: ignore[type-arg]
@@ -61,6 +63,11 @@ def test_a_handoff_tells_the_customer_once_and_the_ticket_shows_who_has_it(
 ) -> None:
     with desk.runtime.sessions.begin() as session:
         create_user(session, SPECIALIST, "specialist password 1", "agent")
+        add_target(
+            session,
+            TargetSpec(queue="shipping", kind="email", address=TEAM),
+            desk.runtime.settings.secret_key,
+        )
     ticket = _one_ticket(desk, support)
     ref = ticket["ref"]
     http = api.client("both")
@@ -89,8 +96,12 @@ def test_a_handoff_tells_the_customer_once_and_the_ticket_shows_who_has_it(
     [note] = [m for m in now["messages"] if m["kind"] == "note"]
     assert "Courier lost it" in note["text"]
 
-    ack, notice = _settle(desk, 2)
-    assert notice.rcpt_tos == ["ana.garcia@gmail.test"]
+    mails = _settle(desk, 3)  # the acknowledgement, the customer's notice, the specialists' notification
+    [notice] = [m for m in mails[1:] if m.rcpt_tos == ["ana.garcia@gmail.test"]]
+    [team] = [m for m in mails if m.rcpt_tos == [TEAM]]
+    team_text = team.message.get_content()
+    assert "Courier lost it: file a claim." in team_text and ref in team.message["Subject"]
+    assert team.message["Reply-To"] != notice.message["Reply-To"]  # the agent-reply address
     text = notice.message.get_content()
     assert "está ahora en manos de un especialista" in text and ref in text
     assert "Courier" not in text and SPECIALIST not in text and "shipping" not in text
@@ -100,3 +111,5 @@ def test_a_handoff_tells_the_customer_once_and_the_ticket_shows_who_has_it(
     with desk.runtime.sessions() as session:
         [row] = session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "handoff"))
         assert row.status == "sent" and row.key.startswith("handoff:")
+        [told] = session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "notification"))
+        assert told.status == "sent" and told.to_address == TEAM
