@@ -15,10 +15,12 @@ import click
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from mailbot.canned_commands import canned
 from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
+from mailbot.handoff_commands import handoff
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.sla_commands import sla
 from mailbot.store.db import engine_for
@@ -295,6 +297,8 @@ main.add_command(token)
 main.add_command(customers)
 main.add_command(rules)
 main.add_command(sla)
+main.add_command(canned)
+tickets.add_command(handoff)
 
 if __name__ == "__main__":
     main()

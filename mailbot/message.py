@@ -11,7 +11,8 @@ from datetime import datetime
 
 # Sender identity types, as the ticket JSON's `sender.type` names them. `api`: an agent's
 # reply or note written through the REST API, its value the token's name; `panel`: one
-# written in the admin panel, its value the user's e-mail address.
+# written in the admin panel, its value the user's e-mail address; `cli`: a hand-off made
+# with `mailbot tickets handoff`, its value `cli:<login>`.
 SENDER_TYPES = (
     "email",
     "slack",
@@ -24,6 +25,7 @@ SENDER_TYPES = (
     "generic",
     "api",
     "panel",
+    "cli",
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Settings
 from mailbot.pipeline.agent_reply import ReplyRefused, build_agent_reply, find_reply_target
 from mailbot.pipeline.triage import PRIORITIES as LOWEST_FIRST
+from mailbot.pipeline.whatsapp_window import as_template, decide_for
 from mailbot.sla.config import SlaConfig, default_config
 from mailbot.sla.store import set_due_time
 from mailbot.statuses import TicketStatus
@@ -88,18 +89,26 @@ def add_agent_message(
     outbox_key: str | None = None,
 ) -> tuple[Message, OutboxEntry | None]:
     """Store an agent's message: an internal note, or a reply promised to the customer
-    through the outbox (the caller enqueues its delivery once committed). `outbox_key`:
-    the reply's unique key when it is relayed from an agent's own message."""
-    target = None
+    through the outbox (the caller enqueues its delivery once committed), or, for a
+    WhatsApp customer outside the 24-hour window with no template to send, a `held`
+    message whose reason says so. `outbox_key`: the reply's unique key when it is relayed
+    from an agent's own message."""
+    target = window = None
     if not internal:
         if ticket.status == TicketStatus.CLOSED:
             raise ReplyRefused("the ticket is closed: it opens again when the customer writes")
         target = find_reply_target(session, ticket, settings)
+        if target.channel == "whatsapp":
+            window = decide_for(session, target.channel_id, target.to_address, now, settings.secret_key)
+    kind, reason = ("note", "internal note") if internal else ("agent", "reply to the customer")
+    if window is not None and window.way == "held":
+        # Stored, visible with its reason, and promised to nobody (no outbox row).
+        kind, reason, target = "held", window.reason, None
     message = Message(
         ticket_id=ticket.id,
         channel=target.channel if target else ticket.channel,
-        kind="note" if internal else "agent",
-        reason="internal note" if internal else "reply to the customer",
+        kind=kind,
+        reason=reason,
         sender_type=author.type,
         from_address=author.value,
         from_name=author.name or author.value,
@@ -114,6 +123,8 @@ def add_agent_message(
         entry = build_agent_reply(
             ticket, message.id, text, target, secret_key=settings.secret_key, key=outbox_key
         )
+        if window is not None and window.way == "template":
+            as_template(entry, window)
         if author.type != "api":
             # A person's reply shows their name beside the support address (a token has none).
             entry.from_name = author.name

@@ -23,6 +23,8 @@ COMPONENTS: tuple[type[Schema], ...] = (
     schemas.MessageList,
     schemas.TicketPatch,
     schemas.NewMessage,
+    schemas.HandoffIn,
+    schemas.HandoffOut,
     schemas.Problem,
 )
 
@@ -81,6 +83,10 @@ def openapi_spec() -> dict[str, Any]:
     )
     for schema in COMPONENTS:
         spec.components.schema(_component_name(schema), schema=schema)
+        one_of = getattr(schema, "REQUIRE_ONE_OF", ())
+        if one_of:
+            # marshmallow has no word for "at least one of these fields"; JSON Schema does.
+            spec.components.schemas[_component_name(schema)]["anyOf"] = [{"required": [n]} for n in one_of]
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)

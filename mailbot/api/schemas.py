@@ -38,6 +38,10 @@ MESSAGE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 CURSOR = r"^[0-9]{1,20}-[0-9]{1,18}$"
 # A queue or a tag: a short name, as `mailbot delivery add QUEUE` takes it.
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+# A canned response's name and a queue a ticket is handed to, as canned.py and
+# ticket_handoff.py take them.
+CANNED_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
+QUEUE_NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 
 def _no_surrogates(value: str) -> None:
@@ -60,6 +64,13 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise ValidationError("Not a boolean: true or false.")
         return value
+
+
+def require_one_of(data: dict[str, Any], names: tuple[str, ...]) -> None:
+    """At least one of `names`: a schema's REQUIRE_ONE_OF, which openapi.py also writes into
+    the document (as anyOf), so that what is checked here is what the document says."""
+    if not any(name in data for name in names):
+        raise ValidationError(f"give at least one of {', '.join(names)}", field_name=names[0])
 
 
 def _one_line(**kwargs: Any) -> fields.String:
@@ -135,17 +146,55 @@ class TicketPatch(Schema):
 
 
 class NewMessage(Schema):
-    """POST /api/v1/tickets/<ref>/messages."""
+    """POST /api/v1/tickets/<ref>/messages: `text`, or `canned`, or both."""
 
     text = Text(
-        required=True,
         validate=[validate.Length(min=1, max=MAX_TEXT), validate.Regexp(MESSAGE_TEXT)],
-        metadata={"description": "What the agent writes, as plain text."},
+        metadata={"description": "What the agent writes, as plain text; with `canned`, added below it."},
+    )
+    canned = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(CANNED_NAME)],
+        metadata={
+            "description": "The name of a canned response (`mailbot canned import`): its version in the "
+            "ticket's language, placeholders filled from the ticket and customer, is the message's text."
+        },
     )
     internal = StrictBoolean(
         load_default=False,
         metadata={"description": "true: an internal note the customer never sees; false: a reply to them."},
     )
+
+    REQUIRE_ONE_OF = ("text", "canned")
+
+    @validates_schema
+    def _text_or_canned(self, data: dict[str, Any], **kwargs: Any) -> None:
+        require_one_of(data, self.REQUIRE_ONE_OF)
+
+
+class HandoffIn(Schema):
+    """POST /api/v1/tickets/<ref>/handoff: at least one of `queue` and `assignee`."""
+
+    queue = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(QUEUE_NAME)],
+        metadata={"description": "The specialist queue; left out: the ticket stays in its queue."},
+    )
+    assignee = _one_line(
+        metadata={
+            "description": "The specialist, a known agent's e-mail address; left out with a new "
+            "queue: whoever of that queue takes it."
+        }
+    )
+    note = Text(
+        load_default="",
+        validate=[validate.Length(max=10_000), validate.Regexp(r"^[^\x00]*$")],
+        metadata={"description": "For the specialist: an internal note, never sent to the customer."},
+    )
+
+    REQUIRE_ONE_OF = ("queue", "assignee")
+
+    @validates_schema
+    def _queue_or_assignee(self, data: dict[str, Any], **kwargs: Any) -> None:
+        require_one_of(data, self.REQUIRE_ONE_OF)
 
 
 # -- responses (what ticket_json.py builds) ------------------------------------------
@@ -281,6 +330,26 @@ class TicketPage(Schema):
 
 class MessageList(Schema):
     messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class HandoffOut(Schema):
+    """A hand-off as made: who had the ticket, who has it now, and whether the customer is told."""
+
+    ref = fields.String(required=True)
+    from_queue = fields.String(required=True)
+    queue = fields.String(required=True)
+    from_assignee = fields.String(required=True, allow_none=True)
+    assignee = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True)
+    handed_by = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    customer_told = fields.Boolean(
+        required=True,
+        metadata={"description": "true: a notice in the customer's language is on its way, once."},
+    )
+    not_told_reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why the customer cannot be told."}
+    )
 
 
 class Problem(Schema):

@@ -18,11 +18,13 @@ from sqlalchemy.orm import selectinload
 from mailbot.api import schemas
 from mailbot.api.operations import bp, operation, problem
 from mailbot.api.tokens import READ, WRITE
+from mailbot.canned import CannedError, render_for
 from mailbot.pipeline.agent_reply import ReplyRefused
 from mailbot.queue import enqueue_delivery
 from mailbot.sla.store import load_config as load_sla_config
 from mailbot.store.models import Contact, ContactIdentity, Ticket
 from mailbot.ticket_changes import Author, ChangeRefused, add_agent_message, apply_changes
+from mailbot.ticket_handoff import HandoffRefused, HandoffRequest, hand_off
 from mailbot.ticket_json import message_json, ticket_json
 from mailbot.timeutil import as_utc, utcnow
 from mailbot.web.store import db, runtime
@@ -147,14 +149,18 @@ def list_messages(ref: str) -> Response:
     description="A reply (`internal` false) is stored and sent to the customer once, on the channel "
     "they wrote on last: mail threaded under their last message with the reference in the subject, "
     "or in their chat conversation. The first reply is the ticket's `first_response_at`. A note "
-    "(`internal` true) is only stored.",
+    "(`internal` true) is only stored. With `canned`, the text is that canned response in the "
+    "ticket's language with its placeholders filled (then `text`, if given, below it). A reply to a "
+    "WhatsApp customer more than 24 hours after their last message goes as the channel's approved "
+    "template; without one it is stored as `held`, not sent, with the reason on the ticket.",
     scope=WRITE,
     body=schemas.NewMessage,
     responses={
         201: ("The stored message.", schemas.MessageOut),
         **NOT_FOUND,
         409: (
-            "The reply cannot be delivered (a closed ticket, no way to reach the customer).",
+            "The reply cannot be delivered (a closed ticket, no way to reach the customer), or "
+            "there is no canned response of that name.",
             schemas.Problem,
         ),
     },
@@ -162,11 +168,24 @@ def list_messages(ref: str) -> Response:
 def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
     ticket = _ticket_or_404(ref, children=False)
     token = g.api_token
+    text = body.get("text", "")
+    if "canned" in body:
+        try:
+            canned = render_for(
+                db(),
+                body["canned"],
+                ticket,
+                agent_name="",
+                default_language=runtime().settings.default_language,
+            )
+        except CannedError as error:
+            problem(409, "unknown_canned_response", str(error))
+        text = f"{canned.rstrip()}\n\n{text}" if text else canned
     try:
         message, entry = add_agent_message(
             db(),
             ticket,
-            body["text"],
+            text,
             internal=body["internal"],
             author=Author(type="api", value=token.name),
             settings=runtime().settings,
@@ -208,6 +227,60 @@ def update_ticket(ref: str, body: dict[str, Any]) -> Response:
         problem(409, "status_not_allowed", str(error))
     db().commit()
     return jsonify(ticket_json(ticket))
+
+
+@operation(
+    "post",
+    "/api/v1/tickets/{ref}/handoff",
+    summary="Hand the ticket to a specialist queue or person",
+    description="The ticket's queue and assignee change; `note` is stored as an internal note; the "
+    "customer is told once, in their language and on their channel, that their case is with a "
+    "specialist (no queue or name is shown to them).",
+    scope=WRITE,
+    body=schemas.HandoffIn,
+    responses={
+        201: ("The hand-off.", schemas.HandoffOut),
+        **NOT_FOUND,
+        409: (
+            "The hand-off cannot be made (a closed ticket, an unknown agent, already with them).",
+            schemas.Problem,
+        ),
+    },
+)
+def create_handoff(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
+    ticket = _ticket_or_404(ref, children=False)
+    try:
+        outcome = hand_off(
+            db(),
+            ticket,
+            HandoffRequest(queue=body.get("queue"), assignee=body.get("assignee"), note=body["note"]),
+            author=Author(type="api", value=g.api_token.name),
+            settings=runtime().settings,
+            now=utcnow(),
+        )
+    except HandoffRefused as error:
+        db().rollback()
+        problem(409, "cannot_hand_off", str(error))
+    db().commit()
+    try:
+        enqueue_delivery(runtime(), outcome.outbox_ids)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        log.warning("hand-off %s stored; its delivery is left to recovery: %s", outcome.handoff.id, error)
+    handoff = outcome.handoff
+    return jsonify(
+        {
+            "ref": ticket.ref,
+            "from_queue": handoff.from_queue,
+            "queue": handoff.to_queue,
+            "from_assignee": handoff.from_assignee,
+            "assignee": handoff.to_assignee,
+            "note": handoff.note,
+            "handed_by": handoff.handed_by,
+            "at": as_utc(handoff.created_at).isoformat(),
+            "customer_told": outcome.notice is not None,
+            "not_told_reason": outcome.not_told,
+        }
+    ), 201
 
 
 @bp.route("/openapi.json")

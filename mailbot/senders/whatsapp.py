@@ -12,7 +12,9 @@ answers, so the window is open in practice; when it is not (a retry after a long
 outage), Cloud API refuses with error 131047, and the channel's approved template
 (option `template`, language `template_language`) is sent instead, with the ticket
 reference as its one body variable {{1}}. Without a template the row fails with that
-reason. Cloud API may also accept the text and report 131047 later in a `failed` status:
+reason. An agent's reply written after the window closed is marked to go as the
+template from the start (pipeline/whatsapp_window.py), or held when there is none.
+Cloud API may also accept the text and report 131047 later in a `failed` status:
 that arrives as a status event of the channel.
 """
 
@@ -40,6 +42,13 @@ def send_message(http: httpx.Client, channel: ChannelConfig, entry: OutboxEntry)
     if not number:
         raise PermanentFailure(f"the whatsapp channel {channel.name} has no phone_number_id option")
     url = f"{channel.api_base}/{number}/messages"
+    if entry.fields.get("template"):
+        # Written outside the customer-care window (pipeline/whatsapp_window.py): only
+        # the approved template may go.
+        language = entry.fields.get("template_language") or "en"
+        return sent_id(
+            post(http, url, channel.token, template_message(to, entry.fields["template"], language, entry))
+        )
     try:
         answer = post(http, url, channel.token, text_message(to, entry.body))
     except GraphRefused as refusal:

@@ -291,7 +291,8 @@ class Message(Base):
     # channel, so one mail delivered to two mailboxes is stored once.
     internet_message_id: Mapped[str | None] = mapped_column(String(998))
     # customer | auto_reply | bounce | callback; agent (a reply to the customer) | note (internal);
-    # held (sent to an agent-reply address and not relayed: `reason` says why)
+    # held (sent to an agent-reply address and not relayed, or an agent's WhatsApp reply after
+    # the 24-hour window with no template to send: `reason` says why)
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     sender_type: Mapped[str] = mapped_column(String(20), default="email")  # message.SENDER_TYPES
@@ -345,7 +346,7 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. ack:MB-7K3Q9P
-    kind: Mapped[str] = mapped_column(String(30))  # ack | agent_reply | notification
+    kind: Mapped[str] = mapped_column(String(30))  # ack | agent_reply | notification | handoff
     channel: Mapped[str] = mapped_column(String(30), default="email")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
@@ -501,3 +502,32 @@ class Escalation(Base):
     # What the level did, for the panel: "notified mailto:leads@...; priority normal -> high".
     actions: Mapped[str] = mapped_column(Text, default="")
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+class CannedResponse(Base):
+    """An answer agents reuse, one text per language, with {placeholders} filled from the
+    ticket and customer when it is used (mailbot/canned.py)."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("name", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class TicketHandoff(Base):
+    """An agent handing a ticket to a specialist queue or person (mailbot/ticket_handoff.py):
+    who had it, who has it now, and the internal note that went with it."""
+
+    __tablename__ = "ticket_handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    from_queue: Mapped[str] = mapped_column(String(100))
+    to_queue: Mapped[str] = mapped_column(String(100))
+    from_assignee: Mapped[str | None] = mapped_column(String(320))
+    to_assignee: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    handed_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
+from mailbot.canned import CannedError, all_responses, render_for
 from mailbot.pipeline.agent_reply import ReplyRefused
 from mailbot.queue import enqueue_delivery
 from mailbot.split import SplitError, split_message
@@ -23,7 +24,9 @@ from mailbot.store.models import (
     OutboxEntry,
     Ticket,
 )
+from mailbot.store.panel_models import User
 from mailbot.ticket_changes import Author, add_agent_message
+from mailbot.ticket_handoff import handoffs_of
 from mailbot.timeutil import utcnow
 from mailbot.web.store import db, runtime
 
@@ -146,6 +149,19 @@ def show(ref: str) -> str:
         db().scalars(select(OutboxEntry).where(OutboxEntry.ticket_id == ticket.id).order_by(OutboxEntry.id))
     )
     mailbox = db().get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
+    reply_text, canned = "", request.args.get("canned", "")
+    if canned:
+        # The canned response filled in, for the agent to read and adapt before sending.
+        try:
+            reply_text = render_for(
+                db(),
+                canned,
+                ticket,
+                agent_name=g.user.email.partition("@")[0],
+                default_language=runtime().settings.default_language,
+            )
+        except CannedError as error:
+            flash(str(error), "error")
     return render_template(
         "panel/ticket.html",
         ticket=ticket,
@@ -154,6 +170,10 @@ def show(ref: str) -> str:
         outbox=outbox,
         mailbox=mailbox,
         identities=sorted(ticket.contact.identities, key=lambda i: (i.channel, i.handle)),
+        reply_text=reply_text,
+        canned_names=sorted({r.name for r in all_responses(db())}),
+        handoffs=handoffs_of(db(), ticket.id),
+        agents=list(db().scalars(select(User.email).order_by(User.email))),
     )
 
 
@@ -171,7 +191,7 @@ def reply(ref: str) -> ResponseReturnValue:
         return back
     user = g.user
     try:
-        _, entry = add_agent_message(
+        message, entry = add_agent_message(
             db(),
             ticket,
             text,
@@ -190,6 +210,9 @@ def reply(ref: str) -> ResponseReturnValue:
             enqueue_delivery(runtime(), [entry.id])
         except (redis.ConnectionError, redis.TimeoutError):
             pass  # committed, so promised: the workers' recovery finds the pending row
+    if message.kind == "held":
+        flash(f"Kept on the ticket, not sent: {message.reason}.", "error")
+        return back
     flash("Note added." if internal else "Reply sent to the customer.", "info")
     return back
 

@@ -50,6 +50,7 @@ def test_the_api_answers_as_its_document_says(api: Api, seeded_ref: str) -> None
         ("PATCH", "/api/v1/tickets/{ref}"),
         ("GET", "/api/v1/tickets/{ref}/messages"),
         ("POST", "/api/v1/tickets/{ref}/messages"),
+        ("POST", "/api/v1/tickets/{ref}/handoff"),
     }
     for operation in operations:
         for mode, examples in EXAMPLES.items():

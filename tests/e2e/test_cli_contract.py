@@ -621,3 +621,95 @@ def test_sla_import_replaces_the_configuration_and_new_tickets_follow_it(
     assert ticket["escalations"] == []
     [ack] = smtp_server.wait_for(1)
     assert "within 4 hours" in ack.message.get_content()  # the promise follows the policy
+def test_canned_responses_from_the_command_line(fresh_env: dict[str, str], tmp_path: Path) -> None:
+    """`mailbot canned import FILE` (JSON Lines {"name", "lang", "text"}; the same name and
+    lang replaces), `list --json`, `remove`; a bad file keeps nothing and says which line."""
+    env = fresh_env
+    ok(mailbot(env, "db", "upgrade"))
+    first = tmp_path / "canned.jsonl"
+    spanish = "Hola {customer_first_name}: desbloquee la tarjeta en la app ({ref})."
+    english = "Hello {customer_first_name}, unblock the card in the app ({ref})."
+    first.write_text(
+        "".join(
+            json.dumps({"name": "card-blocked", "lang": lang, "text": text}, ensure_ascii=False) + "\n"
+            for lang, text in (("es", spanish), ("en", english))
+        ),
+        encoding="utf-8",
+    )
+    assert ok(mailbot(env, "canned", "import", str(first))).stdout == "2 created, 0 updated\n"
+    again = tmp_path / "again.jsonl"
+    again.write_text('{"name": "card-blocked", "lang": "en", "text": "Hi {customer_name}, see the app."}\n')
+    assert ok(mailbot(env, "canned", "import", str(again))).stdout == "0 created, 1 updated\n"
+    listed = [json.loads(line) for line in ok(mailbot(env, "canned", "list", "--json")).stdout.splitlines()]
+    assert listed == [
+        {"name": "card-blocked", "lang": "en", "text": "Hi {customer_name}, see the app."},
+        {"name": "card-blocked", "lang": "es", "text": spanish},
+    ]
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"name": "refund", "lang": "fr", "text": "Bonjour"}\n{"name": "x", "lang": "de", "text": "{oops}"}\n'
+    )
+    refused = mailbot(env, "canned", "import", str(bad))
+    assert (
+        refused.returncode != 0
+        and "line 2" in refused.stderr
+        and "unknown placeholder {oops}" in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    assert "refund" not in ok(mailbot(env, "canned", "list")).stdout  # nothing of the bad file kept
+
+    ok(mailbot(env, "canned", "remove", "card-blocked", "--lang", "en"))
+    assert [
+        json.loads(x)["lang"] for x in ok(mailbot(env, "canned", "list", "--json")).stdout.splitlines()
+    ] == ["es"]
+    gone = mailbot(env, "canned", "remove", "card-blocked", "--lang", "en")
+    assert gone.returncode != 0 and "no canned response card-blocked in en" in gone.stderr
+
+
+def test_tickets_handoff_tells_the_customer_once_and_keeps_the_note_inside(
+    mailbot_env: dict[str, str], dovecot: DovecotServer, smtp_server: SmtpSink, mailbox_user: tuple[str, str]
+) -> None:
+    env = mailbot_env
+    _desk_with_mail(env, dovecot, smtp_server, mailbox_user, customer_mail("cli-handoff@mail.gmail.test"))
+    [ticket] = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
+    ref = ticket["ref"]
+    smtp_server.wait_for(1)  # the acknowledgement
+    ok(mailbot(env, "admin", "create", "li@acme.test", "--password", "specialist pw 1", "--role", "agent"))
+
+    handed = ok(
+        mailbot(
+            env,
+            "tickets",
+            "handoff",
+            ref,
+            "--queue",
+            "shipping",
+            "--to",
+            "li@acme.test",
+            "--note",
+            "Claim it.",
+        )
+    )
+    assert handed.stdout == "li@acme.test (shipping)\n"
+    ok(mailbot(env, "worker", "--burst"))
+    ok(mailbot(env, "worker", "--burst"))
+    [ack, notice] = smtp_server.wait_for(2)
+    assert len(smtp_server.received) == 2 and notice.rcpt_tos == ["ana.garcia@gmail.test"]
+    assert "en manos de un especialista" in notice.message.get_content()
+    assert "Claim it." not in notice.message.get_content()
+
+    [ticket] = json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
+    assert (ticket["queue"], ticket["assignee"]) == ("shipping", "li@acme.test")
+    [note] = [m for m in ticket["messages"] if m["kind"] == "note"]
+    assert note["text"] == "Handed to li@acme.test (shipping): Claim it." and note["sender"]["type"] == "cli"
+
+    for args, says in (
+        ((ref, "--queue", "shipping", "--to", "li@acme.test"), "already with li@acme.test (shipping)"),
+        ((ref, "--to", "stranger@evil.test"), "stranger@evil.test is not an agent"),
+        ((ref, "--note", "only a note"), "name the specialist queue"),
+        (("MB-NOSUCH", "--queue", "billing"), "no ticket MB-NOSUCH"),
+    ):
+        refused = mailbot(env, "tickets", "handoff", *args)
+        assert refused.returncode != 0 and refused.stdout == "", args
+        assert says in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
