@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mailbot.faq import DEFAULT_MIN_SCORE  # noqa: E402
 from mailbot.faq.entries import parse_faq_lines  # noqa: E402
-from mailbot.faq.ranking import DEFAULT_MIN_SCORE, FaqIndex, suggest  # noqa: E402
+from mailbot.faq.ranking import FaqIndex, suggest  # noqa: E402
 
 THRESHOLDS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 
@@ -36,10 +37,17 @@ def load() -> tuple[dict[str, FaqIndex], list[dict]]:
     return indexes, [json.loads(line) for line in lines if line.strip()]
 
 
-def measure(indexes: dict[str, FaqIndex], labelled: list[dict], threshold: float) -> tuple[float, float, float]:
+def measure(
+    indexes: dict[str, FaqIndex], labelled: list[dict], threshold: float
+) -> tuple[float, float, float]:
     suggested = hits = relevant = silent = unanswerable = 0
     for case in labelled:
-        found = [s.id for s in suggest(indexes[case["lang"]], case["subject"], case["text"], intent=None, min_score=threshold)]
+        found = [
+            s.id
+            for s in suggest(
+                indexes[case["lang"]], case["subject"], case["text"], intent=None, min_score=threshold
+            )
+        ]
         wanted = set(case["relevant"])
         suggested += len(found)
         hits += len(wanted & set(found))
@@ -55,8 +63,10 @@ def main() -> None:
     indexes, labelled = load()
     base_precision, base_recall, base_silent = measure(indexes, labelled, 0.0)
     print(f"{len(labelled)} labelled messages, {sum(len(i.ids) for i in indexes.values())} entries")
-    print(f"baseline (any score > 0): precision {base_precision:.2f}, recall {base_recall:.2f}, "
-          f"silent on unanswerable {base_silent:.2f}")
+    print(
+        f"baseline (any score > 0): precision {base_precision:.2f}, recall {base_recall:.2f}, "
+        f"silent on unanswerable {base_silent:.2f}"
+    )
     print("threshold  precision  (x baseline)  recall  (x baseline)  silent-on-unanswerable")
     for threshold in THRESHOLDS:
         precision, recall, silent = measure(indexes, labelled, threshold)

@@ -19,6 +19,7 @@ from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
+from mailbot.faq_commands import faq
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
 from mailbot.token_commands import token
@@ -293,6 +294,7 @@ main.add_command(delivery)
 main.add_command(token)
 main.add_command(customers)
 main.add_command(rules)
+main.add_command(faq)
 
 if __name__ == "__main__":
     main()

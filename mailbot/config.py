@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailbot.faq import DEFAULT_MIN_SCORE
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -56,6 +58,14 @@ class Settings:
     # The region a phone number without country code is read in when neither the channel
     # nor the mailbox has a language (ISO 3166 code; "": the default language's region).
     default_phone_region: str = ""
+    # Self-service (faq/): the BM25 score an FAQ entry needs to be suggested (chosen on a
+    # labelled set, benchmarks/faq_threshold.py); how many "not helpful" answers, or how
+    # many days without a review, flag an entry in the panel.
+    faq_min_score: float = DEFAULT_MIN_SCORE
+    faq_unhelpful_flag: int = 3
+    faq_review_days: int = 180
+    # Where customers reach the web process: the base of the signed links in mail.
+    public_url: str = "http://127.0.0.1:8000"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -85,6 +95,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cross_channel_window_seconds=int(float(env.get("MAILBOT_CROSS_CHANNEL_WINDOW_HOURS", "72")) * 3600),
         cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
         default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),
+        faq_min_score=float(env.get("MAILBOT_FAQ_MIN_SCORE", str(DEFAULT_MIN_SCORE))),
+        faq_unhelpful_flag=int(env.get("MAILBOT_FAQ_UNHELPFUL_FLAG", "3")),
+        faq_review_days=int(env.get("MAILBOT_FAQ_REVIEW_DAYS", "180")),
+        public_url=(env.get("MAILBOT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
     )
 
 

@@ -38,7 +38,9 @@ def record_faq_answer(session: Session, ref: str, entry_id: str, helpful: bool, 
             break
         try:
             with session.begin_nested():
-                session.add(FaqFeedback(ticket_id=ticket.id, entry_id=entry_id, helpful=helpful, answered_at=now))
+                session.add(
+                    FaqFeedback(ticket_id=ticket.id, entry_id=entry_id, helpful=helpful, answered_at=now)
+                )
             break
         except IntegrityError:
             continue

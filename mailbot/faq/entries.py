@@ -89,7 +89,9 @@ def _parse_line(line: str, number: int) -> FaqRecord:
 
 def import_faq(session: Session, records: Sequence[FaqRecord], now: datetime) -> tuple[int, int]:
     """Insert new entries and update those with the same id; (added, updated)."""
-    existing = {e.id: e for e in session.scalars(select(FaqEntry).where(FaqEntry.id.in_([r.id for r in records])))}
+    existing = {
+        e.id: e for e in session.scalars(select(FaqEntry).where(FaqEntry.id.in_([r.id for r in records])))
+    }
     added = updated = 0
     for record in records:
         entry = existing.get(record.id)

@@ -21,31 +21,30 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import bm25s
 import Stemmer
-from bm25s import stopwords as bm25s_stopwords
 
+from mailbot.faq import DEFAULT_MIN_SCORE
 from mailbot.pipeline.intent import CALLBACK, COMPLAINT, PRAISE
 from mailbot.pipeline.similarity import STEMMERS
 from mailbot.pipeline.similarity import STOPWORDS as COURTESY_WORDS
 from mailbot.text import fold
 
 MAX_SUGGESTIONS = 3
-# Measured on tests/faq/labelled.jsonl (see the module docstring); MAILBOT_FAQ_MIN_SCORE.
-DEFAULT_MIN_SCORE = 1.5
 # Never for praise or thanks (nothing to answer), a complaint (a link reads as a brush-off
 # to an angry customer) or a call-back request (they asked for a person).
 NO_SUGGESTION_INTENTS = frozenset({PRAISE, COMPLAINT, CALLBACK})
 # The question says what the entry is about; the answer adds words customers use too.
 QUESTION_WEIGHT = 2
 
+# bm25s's lists (NLTK's), by name; bm25s is imported when an index is first built, so
+# commands that never rank (the CLI, the panel) do not pay its start-up (about 0.1 s).
 _LANGUAGE_STOPWORDS = {
-    "en": bm25s_stopwords.STOPWORDS_EN,
-    "es": bm25s_stopwords.STOPWORDS_SPANISH,
-    "it": bm25s_stopwords.STOPWORDS_ITALIAN,
-    "pt": bm25s_stopwords.STOPWORDS_PORTUGUESE,
-    "fr": bm25s_stopwords.STOPWORDS_FRENCH,
-    "de": bm25s_stopwords.STOPWORDS_GERMAN,
+    "en": "STOPWORDS_EN",
+    "es": "STOPWORDS_SPANISH",
+    "it": "STOPWORDS_ITALIAN",
+    "pt": "STOPWORDS_PORTUGUESE",
+    "fr": "STOPWORDS_FRENCH",
+    "de": "STOPWORDS_GERMAN",
 }
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LINK = re.compile(r"https?://\S+|\S+@\S+")
@@ -68,7 +67,10 @@ class Suggestion:
 
 @lru_cache(maxsize=8)
 def _stopwords(language: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in _LANGUAGE_STOPWORDS.get(language, ())) | COURTESY_WORDS
+    from bm25s import stopwords
+
+    listed = getattr(stopwords, _LANGUAGE_STOPWORDS[language]) if language in _LANGUAGE_STOPWORDS else ()
+    return frozenset(fold(w) for w in listed) | COURTESY_WORDS
 
 
 @lru_cache(maxsize=8)
@@ -91,11 +93,11 @@ class FaqIndex:
     def __init__(self, language: str, entries: Sequence[FaqText]) -> None:
         self.language = language
         self.ids = [e.id for e in entries]
-        documents = [
-            terms(" ".join([e.question] * QUESTION_WEIGHT + [e.answer]), language) for e in entries
-        ]
+        documents = [terms(" ".join([e.question] * QUESTION_WEIGHT + [e.answer]), language) for e in entries]
         self._bm25: Any = None
         if any(documents):
+            import bm25s
+
             self._bm25 = bm25s.BM25()
             self._bm25.index([d or ["\x00"] for d in documents], show_progress=False)
 

@@ -23,18 +23,42 @@ log = logging.getLogger("mailbot.feedback")
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
 TEXTS: dict[str, dict[str, str]] = {
-    "en": {"title": "Thank you", "faq": "Thank you for your answer: it helps us improve our help pages.",
-           "satisfaction": "Thank you for rating our help.", "invalid": "This link is not valid."},
-    "es": {"title": "Gracias", "faq": "Gracias por tu respuesta: nos ayuda a mejorar nuestras páginas de ayuda.",
-           "satisfaction": "Gracias por valorar nuestra ayuda.", "invalid": "Este enlace no es válido."},
-    "it": {"title": "Grazie", "faq": "Grazie per la risposta: ci aiuta a migliorare le nostre pagine di aiuto.",
-           "satisfaction": "Grazie per aver valutato il nostro aiuto.", "invalid": "Questo link non è valido."},
-    "pt": {"title": "Obrigado", "faq": "Obrigado pela resposta: ajuda-nos a melhorar as nossas páginas de ajuda.",
-           "satisfaction": "Obrigado por avaliar a nossa ajuda.", "invalid": "Esta ligação não é válida."},
-    "fr": {"title": "Merci", "faq": "Merci pour votre réponse : elle nous aide à améliorer nos pages d'aide.",
-           "satisfaction": "Merci d'avoir évalué notre aide.", "invalid": "Ce lien n'est pas valide."},
-    "de": {"title": "Vielen Dank", "faq": "Danke für Ihre Antwort: Sie hilft uns, unsere Hilfeseiten zu verbessern.",
-           "satisfaction": "Danke, dass Sie unsere Hilfe bewertet haben.", "invalid": "Dieser Link ist ungültig."},
+    "en": {
+        "title": "Thank you",
+        "faq": "Thank you for your answer: it helps us improve our help pages.",
+        "satisfaction": "Thank you for rating our help.",
+        "invalid": "This link is not valid.",
+    },
+    "es": {
+        "title": "Gracias",
+        "faq": "Gracias por tu respuesta: nos ayuda a mejorar nuestras páginas de ayuda.",
+        "satisfaction": "Gracias por valorar nuestra ayuda.",
+        "invalid": "Este enlace no es válido.",
+    },
+    "it": {
+        "title": "Grazie",
+        "faq": "Grazie per la risposta: ci aiuta a migliorare le nostre pagine di aiuto.",
+        "satisfaction": "Grazie per aver valutato il nostro aiuto.",
+        "invalid": "Questo link non è valido.",
+    },
+    "pt": {
+        "title": "Obrigado",
+        "faq": "Obrigado pela resposta: ajuda-nos a melhorar as nossas páginas de ajuda.",
+        "satisfaction": "Obrigado por avaliar a nossa ajuda.",
+        "invalid": "Esta ligação não é válida.",
+    },
+    "fr": {
+        "title": "Merci",
+        "faq": "Merci pour votre réponse : elle nous aide à améliorer nos pages d'aide.",
+        "satisfaction": "Merci d'avoir évalué notre aide.",
+        "invalid": "Ce lien n'est pas valide.",
+    },
+    "de": {
+        "title": "Vielen Dank",
+        "faq": "Danke für Ihre Antwort: Sie hilft uns, unsere Hilfeseiten zu verbessern.",
+        "satisfaction": "Danke, dass Sie unsere Hilfe bewertet haben.",
+        "invalid": "Dieser Link ist ungültig.",
+    },
 }
 
 
@@ -88,6 +112,3 @@ def satisfaction_answer(ref: str, score: str, signature: str) -> Response:
     language = ticket.language
     session.commit()
     return _page(language, "satisfaction")
-
-
-
