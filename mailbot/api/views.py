@@ -18,8 +18,10 @@ from sqlalchemy.orm import selectinload
 from mailbot.api import schemas
 from mailbot.api.operations import bp, operation, problem
 from mailbot.api.tokens import READ, WRITE
+from mailbot.faq.satisfaction import build_satisfaction_request
 from mailbot.pipeline.agent_reply import ReplyRefused
 from mailbot.queue import enqueue_delivery
+from mailbot.statuses import TicketStatus
 from mailbot.store.models import Contact, ContactIdentity, Ticket
 from mailbot.ticket_changes import Author, ChangeRefused, add_agent_message, apply_changes
 from mailbot.ticket_json import message_json, ticket_json
@@ -198,10 +200,18 @@ def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
 def update_ticket(ref: str, body: dict[str, Any]) -> Response:
     ticket = _ticket_or_404(ref)
     try:
-        apply_changes(ticket, body, utcnow())
+        changed = apply_changes(ticket, body, utcnow())
     except ChangeRefused as error:
         problem(409, "status_not_allowed", str(error))
+    survey = None
+    if "status" in changed and ticket.status == TicketStatus.SOLVED:
+        survey = build_satisfaction_request(db(), ticket, runtime().settings)
     db().commit()
+    if survey is not None:
+        try:
+            enqueue_delivery(runtime(), [survey.id])
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            log.warning("satisfaction question %s stored; left to recovery: %s", survey.key, error)
     return jsonify(ticket_json(ticket))
 
 
