@@ -9,6 +9,7 @@ with any bad line is refused as a whole, naming the line, and nothing is written
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ from mailbot.faq.ranking import FaqText
 from mailbot.store.faq_models import FaqEntry
 
 REQUIRED = ("id", "lang", "question", "answer")
+# An ISO 639 code, optionally with a region (BCP 47 "pt-br"), as the ticket's language is.
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,4})?")
 OPTIONAL = ("url",)
 MAX_ID = 100
 MAX_URL = 2000
@@ -82,7 +85,7 @@ def _parse_line(line: str, number: int) -> FaqRecord:
     if len(entry_id) > MAX_ID or any(c.isspace() or c == "/" for c in entry_id):
         raise FaqImportError(f"line {number}: 'id' must be at most {MAX_ID} characters, no spaces or '/'")
     lang = data["lang"].strip().lower()
-    if not (2 <= len(lang) <= 8 and lang.replace("-", "").isalpha()):
+    if not _LANGUAGE.fullmatch(lang):
         raise FaqImportError(f"line {number}: 'lang' must be a language code such as 'es'")
     return FaqRecord(entry_id, lang, data["question"].strip(), data["answer"].strip(), url or None)
 
