@@ -5,6 +5,7 @@ through the REST API, its answer stored and shown in the customer's next ticket.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.api.tokens import READ, WRITE, create_token
+from mailbot.channels import ChannelSpec
 from mailbot.faq.entries import import_faq, parse_faq_lines
 from mailbot.runtime import Runtime
 from mailbot.store.faq_models import FaqFeedback, SupportPhone
@@ -21,6 +23,7 @@ from mailbot.store.models import OutboxEntry, Ticket
 from mailbot.timeutil import utcnow
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
+from tests.fixtures.platforms import ChatDesk, as_bytes, generic
 from tests.fixtures.web import WebServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -166,3 +169,31 @@ def test_no_entries_for_a_complaint_and_every_ack_names_a_person(
     body = ack.message.get_content()
     assert "/feedback/" not in body and "¿Cómo restablezco" not in body
     assert "hablar con una persona" in body and "+34 900 123 456" in body
+
+
+def test_a_chat_ack_names_the_entries_briefly_and_the_phone(chat_desk: ChatDesk, runtime: Runtime) -> None:
+    _seed(runtime)
+    chat_desk.api.credentials["generic"] = generic.SECRET
+    chat_desk.add_channel(
+        ChannelSpec(
+            "generic",
+            "shop",
+            secret=generic.SECRET,
+            api_base=chat_desk.api.base("generic"),
+            options={"language": "es"},
+        )
+    )
+    body = as_bytes(
+        generic.submission(
+            "¿Cuánto tarda el envío de mi pedido? ¿Hay número de seguimiento?", event_id="ss-c1"
+        )
+    )
+    assert chat_desk.post("/webhooks/generic/shop", body, generic.signed_headers(body)).status_code == 200
+    chat_desk.work()
+    [ticket] = chat_desk.tickets()
+    assert ticket["suggested_faq"] == ["es-shipping"]
+    [call] = chat_desk.api.calls_to("generic")
+    text = json.loads(call.body)["text"]
+    assert "¿Cuánto tarda el envío de un pedido? https://help.example.com/es/envios" in text
+    assert "+34 900 123 456" in text and "\n" not in text.strip()  # one paragraph
+    assert "/feedback/" not in text  # briefly: the question and its page, no survey in a chat
