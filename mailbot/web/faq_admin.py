@@ -86,12 +86,12 @@ def import_entries() -> ResponseReturnValue:
 def save_phones() -> ResponseReturnValue:
     now = utcnow()
     before = {p.language: p.phone for p in db().scalars(select(SupportPhone))}
-    after: dict[str, str] = {}
-    for language in SUPPORTED:
-        phone = " ".join(request.form.get(f"phone_{language}", "").split())
+    wanted = {language: " ".join(request.form.get(f"phone_{language}", "").split()) for language in SUPPORTED}
+    for language, phone in wanted.items():  # all checked before anything changes
         if len(phone) > MAX_PHONE or any(c not in "+0123456789 ()-./" for c in phone):
             flash(f"Not saved: the {language} number may hold digits, spaces, + ( ) - . / only.", "error")
             return redirect(url_for("faq_admin.index"))
+    for language, phone in wanted.items():
         row = db().get(SupportPhone, language)
         if phone and row is None:
             db().add(SupportPhone(language=language, phone=phone, updated_at=now))
@@ -99,8 +99,7 @@ def save_phones() -> ResponseReturnValue:
             row.phone, row.updated_at = phone, now
         elif not phone and row is not None:
             db().delete(row)
-        if phone:
-            after[language] = phone
+    after = {language: phone for language, phone in wanted.items() if phone}
     record(db(), "faq.phones", "support_phones", before, after)
     db().commit()
     flash("Phone numbers saved; acknowledgements give them from now on.", "ok")
