@@ -26,7 +26,8 @@ from mailbot.store.models import Ticket
 # An answer longer than this is cut in the acknowledgement: the link has the rest.
 ACK_ANSWER_CHARS = 400
 
-_indexes: dict[str, tuple[tuple[int, datetime | None], FaqIndex]] = {}
+# (database, language) -> (what the entries were when indexed, the index)
+_indexes: dict[tuple[str, str], tuple[tuple[int, datetime | None], FaqIndex]] = {}
 
 
 def faq_index(session: Session, language: str) -> FaqIndex | None:
@@ -36,12 +37,13 @@ def faq_index(session: Session, language: str) -> FaqIndex | None:
     if not count:
         return None
     version = (int(count), newest)
-    cached = _indexes.get(language)
+    where = (str(session.get_bind().url), language)
+    cached = _indexes.get(where)
     if cached is not None and cached[0] == version:
         return cached[1]
     entries = session.scalars(select(FaqEntry).where(FaqEntry.language == language).order_by(FaqEntry.id))
     index = FaqIndex(language, [FaqText(e.id, e.question, e.answer) for e in entries])
-    _indexes[language] = (version, index)
+    _indexes[where] = (version, index)
     return index
 
 

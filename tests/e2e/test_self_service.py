@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from mailbot.api.tokens import READ, WRITE, create_token
 from mailbot.channels import ChannelSpec
 from mailbot.faq.entries import import_faq, parse_faq_lines
+from mailbot.faq.suggestions import faq_index
 from mailbot.runtime import Runtime
 from mailbot.store.faq_models import FaqFeedback, SupportPhone
 from mailbot.store.models import OutboxEntry, Ticket
@@ -197,3 +198,22 @@ def test_a_chat_ack_names_the_entries_briefly_and_the_phone(chat_desk: ChatDesk,
     assert "¿Cuánto tarda el envío de un pedido? https://help.example.com/es/envios" in text
     assert "+34 900 123 456" in text and "\n" not in text.strip()  # one paragraph
     assert "/feedback/" not in text  # briefly: the question and its page, no survey in a chat
+
+
+def test_an_imported_change_is_ranked_at_once(runtime: Runtime) -> None:
+    """The index is kept between messages, and rebuilt as soon as the entries change."""
+    _seed(runtime)
+    with runtime.sessions() as session:
+        first = faq_index(session, "en")
+        assert faq_index(session, "en") is first  # nothing changed: the same index
+        assert first is not None and not first.scores("parrot feathers")[0].score
+    with runtime.sessions.begin() as session:
+        line = json.dumps(
+            {"id": "en-pets", "lang": "en", "question": "Can I bring my parrot?", "answer": "Feathers ok."}
+        )
+        import_faq(session, parse_faq_lines(line), utcnow())
+    with runtime.sessions() as session:
+        rebuilt = faq_index(session, "en")
+        assert rebuilt is not first and rebuilt is not None
+        assert rebuilt.scores("parrot feathers")[0].id == "en-pets"
+        assert faq_index(session, "xx") is None  # a language without entries
