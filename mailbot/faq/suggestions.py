@@ -37,7 +37,8 @@ def faq_index(session: Session, language: str) -> FaqIndex | None:
     if not count:
         return None
     version = (int(count), newest)
-    where = (str(session.get_bind().url), language)
+    bind = session.get_bind()
+    where = (str(bind.engine.url), language)
     cached = _indexes.get(where)
     if cached is not None and cached[0] == version:
         return cached[1]
