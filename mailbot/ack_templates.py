@@ -86,6 +86,17 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "subject": "My order #1234 has not arrived",
     "response_hours": 24,
     "existing": False,
+    # Self-service (faq/): the entries suggested, and the phone number of the language.
+    "faq": [
+        {
+            "question": "How long does delivery take?",
+            "answer": "Orders arrive in 2 to 4 working days.",
+            "url": "https://help.example.com/shipping",
+            "yes_url": "https://support.example.com/feedback/faq/MB-7K3Q9P/shipping/yes/0123abcd",
+            "no_url": "https://support.example.com/feedback/faq/MB-7K3Q9P/shipping/no/0123abcd",
+        }
+    ],
+    "phone": "+44 20 7946 0000",
 }
 
 
@@ -190,3 +201,32 @@ def render_chat_ack_from_store(session: Session, language: str, context: dict[st
 def _one_block(template: Template, block: str, context: dict[str, Any]) -> str:
     text = "".join(template.blocks[block](template.new_context(context)))
     return " ".join(text.split())  # one paragraph: chat clients wrap it themselves
+
+
+# -- the satisfaction question sent when a ticket is solved (faq/satisfaction.py) --------
+# A `satisfaction` block of the same language file; a template edited in the panel may
+# carry its own. Mail keeps its lines (one link per score); a chat gets one paragraph.
+
+SATISFACTION_BLOCK = "satisfaction"
+
+
+def render_satisfaction_from_store(
+    session: Session, language: str, context: dict[str, Any], *, one_paragraph: bool
+) -> str:
+    source = stored_ack_source(session, language)
+    template: Template | None = None
+    if source is not None:
+        try:
+            compiled = compile_ack_source(source)
+            if SATISFACTION_BLOCK in compiled.blocks:
+                template = compiled
+        except AckTemplateError:
+            log.exception("edited %s template failed for the satisfaction question; using the file", language)
+    if template is None:
+        if default_ack_source(language) is None:
+            language = "en"
+        template = _environment(str(templates_dir())).get_template(f"ack/{language}.txt")
+    if one_paragraph:
+        return _one_block(template, SATISFACTION_BLOCK, context)
+    text = "".join(template.blocks[SATISFACTION_BLOCK](template.new_context(context)))
+    return text.strip() + "\n"

@@ -20,6 +20,7 @@ from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
+from mailbot.faq_commands import faq
 from mailbot.handoff_commands import handoff
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.sla_commands import sla
@@ -299,6 +300,7 @@ main.add_command(rules)
 main.add_command(sla)
 main.add_command(canned)
 tickets.add_command(handoff)
+main.add_command(faq)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailbot.faq import DEFAULT_MIN_SCORE
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -58,6 +60,14 @@ class Settings:
     default_phone_region: str = ""
     # How often the SLA watchdog looks for tickets to escalate (sla/schedule.py).
     sla_watch_seconds: int = 30
+    # Self-service (faq/): the BM25 score an FAQ entry needs to be suggested (chosen on a
+    # labelled set, benchmarks/faq_threshold.py); how many "not helpful" answers, or how
+    # many days without a review, flag an entry in the panel.
+    faq_min_score: float = DEFAULT_MIN_SCORE
+    faq_unhelpful_flag: int = 3
+    faq_review_days: int = 180
+    # Where customers reach the web process: the base of the signed links in mail.
+    public_url: str = "http://127.0.0.1:8000"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -88,6 +98,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
         default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),
         sla_watch_seconds=max(int(env.get("MAILBOT_SLA_WATCH_SECONDS", "30")), 1),
+        faq_min_score=float(env.get("MAILBOT_FAQ_MIN_SCORE", str(DEFAULT_MIN_SCORE))),
+        faq_unhelpful_flag=int(env.get("MAILBOT_FAQ_UNHELPFUL_FLAG", "3")),
+        faq_review_days=int(env.get("MAILBOT_FAQ_REVIEW_DAYS", "180")),
+        public_url=(env.get("MAILBOT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
     )
 
 

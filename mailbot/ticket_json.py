@@ -111,6 +111,9 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
             "priority_cues": _cues(ticket.priority_cues),
             "routing_reason": ticket.routing_reason or None,
         },
+        # Added in issue 9 (self-service): the FAQ entries suggested, and the satisfaction answer.
+        "suggested_faq": list(ticket.suggested_faq or []),
+        "satisfaction_score": ticket.satisfaction_score,
         "messages": [message_json(m) for m in ticket.messages],
     }
 

@@ -316,6 +316,17 @@ class TicketOut(Schema):
     )
     escalations = fields.List(fields.Nested(EscalationOut), required=True)
     triage = fields.Nested(TriageOut, required=True)
+    suggested_faq = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Ids of the FAQ entries the acknowledgement suggested, best first."},
+    )
+    satisfaction_score = fields.Integer(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=5),
+        metadata={"description": "The customer's answer to the satisfaction question (1 to 5), or null."},
+    )
     messages = fields.List(fields.Nested(MessageOut), required=True)
 
 

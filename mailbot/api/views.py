@@ -19,9 +19,11 @@ from mailbot.api import schemas
 from mailbot.api.operations import bp, operation, problem
 from mailbot.api.tokens import READ, WRITE
 from mailbot.canned import CannedError, render_for
+from mailbot.faq.satisfaction import build_satisfaction_request
 from mailbot.pipeline.agent_reply import ReplyRefused
 from mailbot.queue import enqueue_delivery
 from mailbot.sla.store import load_config as load_sla_config
+from mailbot.statuses import TicketStatus
 from mailbot.store.models import Contact, ContactIdentity, Ticket
 from mailbot.ticket_changes import Author, ChangeRefused, add_agent_message, apply_changes
 from mailbot.ticket_handoff import HandoffRefused, HandoffRequest, hand_off
@@ -222,10 +224,18 @@ def create_message(ref: str, body: dict[str, Any]) -> tuple[Response, int]:
 def update_ticket(ref: str, body: dict[str, Any]) -> Response:
     ticket = _ticket_or_404(ref)
     try:
-        apply_changes(ticket, body, utcnow(), load_sla_config(db()))
+        changed = apply_changes(ticket, body, utcnow(), load_sla_config(db()))
     except ChangeRefused as error:
         problem(409, "status_not_allowed", str(error))
+    survey = None
+    if "status" in changed and ticket.status == TicketStatus.SOLVED:
+        survey = build_satisfaction_request(db(), ticket, runtime().settings)
     db().commit()
+    if survey is not None:
+        try:
+            enqueue_delivery(runtime(), [survey.id])
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            log.warning("satisfaction question %s stored; left to recovery: %s", survey.key, error)
     return jsonify(ticket_json(ticket))
 
 

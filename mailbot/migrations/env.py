@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from mailbot.store import panel_models  # noqa: F401  (puts the panel's tables on Base.metadata)
+from mailbot.store import faq_models, panel_models  # noqa: F401  (put their tables on Base.metadata)
 from mailbot.store.db import make_engine
 from mailbot.store.models import Base
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from mailbot.ack_templates import choose_language_from_store, render_ack_from_store
+from mailbot.faq.suggestions import faq_for_ack, support_phone
 from mailbot.message import InboundMessage
 from mailbot.pipeline.refs import ack_message_id, reply_address
 from mailbot.pipeline.subjects import normalize_subject
@@ -55,11 +56,14 @@ def build_ack(
     default_language: str,
     response_hours: int,
     joined: bool = False,
+    public_url: str = "",
 ) -> OutboxEntry:
     """`joined`: the mail joined a ticket the customer opened on another channel
     (crosschannel.py); the acknowledgement names that ticket and asks for nothing again,
     once per sender, under its own key and Message-ID (the ticket's `ack:<ref>` is the
-    first channel's)."""
+    first channel's). A new ticket's acknowledgement lists the FAQ entries suggested for
+    it, each with signed "was this helpful?" links under `public_url`; every one says how
+    to reach a person (reply, and the language's phone number when one is set)."""
     # Templates edited in the panel take precedence over the files under templates/ack/.
     language = choose_language_from_store(session, ticket.language, default_language)
     subject, body = render_ack_from_store(
@@ -71,6 +75,11 @@ def build_ack(
             "subject": ticket.subject or "",
             "response_hours": response_hours,
             "existing": joined,
+            # The first channel's acknowledgement carried them already.
+            "faq": []
+            if joined
+            else faq_for_ack(session, ticket, secret_key=secret_key, public_url=public_url),
+            "phone": support_phone(session, language),
         },
     )
     key = join_ack_key(ticket.ref, msg) if joined else f"ack:{ticket.ref}"

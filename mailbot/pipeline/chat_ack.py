@@ -16,6 +16,7 @@ import json
 from sqlalchemy.orm import Session
 
 from mailbot.ack_templates import choose_language_from_store, render_chat_ack_from_store
+from mailbot.faq.suggestions import faq_for_ack, support_phone
 from mailbot.message import InboundMessage
 from mailbot.pipeline.acknowledge import join_ack_key
 from mailbot.store.models import OutboxEntry, Ticket
@@ -65,6 +66,11 @@ def build_chat_ack(
             "subject": ticket.subject or "",
             "response_hours": response_hours,
             "existing": existing,
+            # Briefly in a chat (question and link); only on the ticket's first answer.
+            "faq": []
+            if existing or joined
+            else faq_for_ack(session, ticket, secret_key=secret_key, public_url=""),
+            "phone": support_phone(session, language),
         },
         "public" if msg.public else "chat",
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.channels import load_config
 from mailbot.config import Settings
+from mailbot.faq.suggestions import suggest_for_ticket
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
 from mailbot.outbox import mark_bounced
@@ -370,6 +371,9 @@ def _file_customer_message(
         triage_ticket(session, triaged, msg, settings, now, new_ticket=match is None, mailbox=mailbox)
         # What the acknowledgement promises: the time left until the ticket's due time.
         response_hours = hours_until(triaged.first_response_due_at, now)
+    if ticket is not None:
+        # After triage: the intent decides whether self-service helps at all.
+        suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
 
     new_ticket = match is None
     cap = (
@@ -405,6 +409,7 @@ def _file_customer_message(
                 secret_key=settings.secret_key,
                 default_language=(channel.language if channel else None) or settings.default_language,
                 response_hours=response_hours,
+                public_url=settings.public_url,
             )
             entry.channel = "email"
             session.add(entry)
@@ -436,6 +441,7 @@ def _file_customer_message(
             default_language=(mailbox.default_language if mailbox else None) or settings.default_language,
             response_hours=response_hours,
             joined=joined,
+            public_url=settings.public_url,
         )
         # Answered from the mailbox the mail came in on (a ticket opened on another
         # channel has none of its own).

@@ -42,7 +42,7 @@ def build_email(entry: OutboxEntry) -> EmailMessage:
         message["In-Reply-To"] = f"<{entry.in_reply_to}>"
     if entry.references:
         message["References"] = entry.references
-    if entry.kind in {"ack", "escalation", "notification", "handoff"}:
+    if entry.kind in {"ack", "escalation", "notification", "handoff", "satisfaction"}:
         # RFC 3834 section 5: automatic responses say so, and ask Exchange not to
         # answer them with its own automatic replies.
         message["Auto-Submitted"] = "auto-replied" if entry.kind == "ack" else "auto-generated"

@@ -264,6 +264,11 @@ class Ticket(Base):
     # Prior interaction context as at the ticket's opening (pipeline/context.py); its
     # attributes are filled in later when the customer-data lookup answers late.
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Self-service (faq/): the FAQ entry ids the acknowledgement suggested, best first,
+    # and the customer's answer (1 to 5) to the satisfaction question sent when solved.
+    suggested_faq: Mapped[list[str] | None] = mapped_column(JSON)
+    satisfaction_score: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     contact: Mapped[Contact] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")

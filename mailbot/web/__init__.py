@@ -71,6 +71,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         deliveries,
         failures,
+        faq_admin,
+        feedback,
         filters,
         forms,
         handoffs,
@@ -103,6 +105,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit.bp,
         webhooks.bp,
         forms.bp,
+        feedback.bp,
+        faq_admin.bp,
         api_tokens.bp,
         api_views.bp,
     ):

@@ -43,8 +43,9 @@ SESSION_TTL = timedelta(hours=12)
 SESSION_PREFIX = "mailbot:panel:session"
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
 # Customers and platforms, not panel users: webhooks prove themselves by their
-# signatures, the public forms by their CSRF token and rate limit.
-PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms"})
+# signatures, the public forms by their CSRF token and rate limit, the feedback links
+# (faq/links.py) by their HMAC signatures.
+PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms", "feedback"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 

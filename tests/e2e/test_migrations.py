@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.orm import Session
 
+import mailbot.store.faq_models  # noqa: F401  (registers self-service's tables)
 import mailbot.store.panel_models  # noqa: F401  (registers the panel's tables)
 from mailbot.store.db import engine_for
 from mailbot.store.migrate import upgrade_database
