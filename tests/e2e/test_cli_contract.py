@@ -543,34 +543,6 @@ SLA_EXAMPLE = {
 
 
 def test_sla_import_replaces_the_configuration_and_new_tickets_follow_it(
-FAQ_LINES = [
-    {
-        "id": "es-password",
-        "lang": "es",
-        "question": "¿Cómo restablezco mi contraseña?",
-        "answer": "En la página de acceso pulsa «¿Has olvidado la contraseña?» y sigue el enlace del correo.",
-        "url": "https://help.acme.test/es/contrasena",
-    },
-    {
-        "id": "es-invoice",
-        "lang": "es",
-        "question": "¿Dónde descargo mi factura?",
-        "answer": "Las facturas están en Cuenta, Facturas, en PDF.",
-    },
-    {
-        "id": "en-password",
-        "lang": "en",
-        "question": "How do I reset my password?",
-        "answer": "Choose 'Forgot password' on the login page.",
-    },
-]
-
-
-def _jsonl(entries: list[dict[str, str]]) -> str:
-    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
-
-
-def test_faq_import_adds_and_updates_by_id_and_the_ticket_names_what_it_suggested(
     fresh_env: dict[str, str],
     dovecot: DovecotServer,
     smtp_server: SmtpSink,
@@ -620,37 +592,6 @@ def test_faq_import_adds_and_updates_by_id_and_the_ticket_names_what_it_suggeste
     assert json.loads(ok(mailbot(env, "sla", "show")).stdout) == SLA_EXAMPLE  # unchanged
 
     user, password = mailbox_user
-    env = fresh_env
-    user, password = mailbox_user
-    ok(mailbot(env, "db", "upgrade"))
-    faq_file = tmp_path / "faq.jsonl"
-    faq_file.write_text(_jsonl(FAQ_LINES), encoding="utf-8")
-    imported = ok(mailbot(env, "faq", "import", str(faq_file)))
-    assert imported.stdout == "" and "3 added" in imported.stderr
-
-    # Again, with one answer changed and one entry new: same ids update, nothing doubles.
-    changed = [{**FAQ_LINES[0], "answer": "Pulsa «¿Has olvidado la contraseña?» en la página de acceso."}]
-    extra = {
-        "id": "es-shipping",
-        "lang": "es",
-        "question": "¿Cuánto tarda el envío?",
-        "answer": "2 a 4 días.",
-    }
-    faq_file.write_text(_jsonl([*changed, extra]), encoding="utf-8")
-    again = ok(mailbot(env, "faq", "import", str(faq_file)))
-    assert "1 added, 1 updated" in again.stderr
-    listed = [json.loads(line) for line in ok(mailbot(env, "faq", "list")).stdout.splitlines()]
-    assert sorted(e["id"] for e in listed) == ["en-password", "es-invoice", "es-password", "es-shipping"]
-    assert next(e for e in listed if e["id"] == "es-password")["answer"] == changed[0]["answer"]
-
-    # A bad line refuses the whole file, names the line, and imports nothing.
-    faq_file.write_text(_jsonl([{**extra, "id": "es-new"}]) + '{"id": "x", "lang": "es"}\n', encoding="utf-8")
-    refused = mailbot(env, "faq", "import", str(faq_file))
-    assert refused.returncode != 0 and refused.stdout == ""
-    assert "line 2" in refused.stderr and "question" in refused.stderr and "Traceback" not in refused.stderr
-    assert "es-new" not in ok(mailbot(env, "faq", "list")).stdout
-
-    imap = f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX"
     ok(
         mailbot(
             env,
@@ -659,7 +600,6 @@ def test_faq_import_adds_and_updates_by_id_and_the_ticket_names_what_it_suggeste
             "support",
             "--imap",
             f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX",
-            imap,
             "--smtp",
             f"smtp://127.0.0.1:{smtp_server.port}",
             "--address",
@@ -674,19 +614,6 @@ def test_faq_import_adds_and_updates_by_id_and_the_ticket_names_what_it_suggeste
             sender="John Smith <john.smith@outlook.test>",
             subject="Refund for a damaged parcel",
             body="Hello, my parcel arrived damaged and I would like a refund, please.",
-            "faq1@mail.gmail.test",
-            subject="No puedo entrar",
-            body="Hola, olvidé mi contraseña y no puedo entrar. ¿Cómo la restablezco?",
-        ),
-    )
-    dovecot.append(
-        user,
-        password,
-        customer_mail(
-            "faq2@mail.gmail.test",
-            sender="Luis <luis@gmail.test>",
-            subject="Gracias",
-            body="Muchas gracias por la ayuda con mi contraseña, todo perfecto.",
         ),
     )
     ok(mailbot(env, "poll", "--once"))
@@ -789,6 +716,108 @@ def test_tickets_handoff_tells_the_customer_once_and_keeps_the_note_inside(
         refused = mailbot(env, "tickets", "handoff", *args)
         assert refused.returncode != 0 and refused.stdout == "", args
         assert says in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+
+
+FAQ_LINES = [
+    {
+        "id": "es-password",
+        "lang": "es",
+        "question": "¿Cómo restablezco mi contraseña?",
+        "answer": "En la página de acceso pulsa «¿Has olvidado la contraseña?» y sigue el enlace del correo.",
+        "url": "https://help.acme.test/es/contrasena",
+    },
+    {
+        "id": "es-invoice",
+        "lang": "es",
+        "question": "¿Dónde descargo mi factura?",
+        "answer": "Las facturas están en Cuenta, Facturas, en PDF.",
+    },
+    {
+        "id": "en-password",
+        "lang": "en",
+        "question": "How do I reset my password?",
+        "answer": "Choose 'Forgot password' on the login page.",
+    },
+]
+
+
+def _jsonl(entries: list[dict[str, str]]) -> str:
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
+
+
+def test_faq_import_adds_and_updates_by_id_and_the_ticket_names_what_it_suggested(
+    fresh_env: dict[str, str],
+    dovecot: DovecotServer,
+    smtp_server: SmtpSink,
+    mailbox_user: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    env = fresh_env
+    user, password = mailbox_user
+    ok(mailbot(env, "db", "upgrade"))
+    faq_file = tmp_path / "faq.jsonl"
+    faq_file.write_text(_jsonl(FAQ_LINES), encoding="utf-8")
+    imported = ok(mailbot(env, "faq", "import", str(faq_file)))
+    assert imported.stdout == "" and "3 added" in imported.stderr
+
+    # Again, with one answer changed and one entry new: same ids update, nothing doubles.
+    changed = [{**FAQ_LINES[0], "answer": "Pulsa «¿Has olvidado la contraseña?» en la página de acceso."}]
+    extra = {
+        "id": "es-shipping",
+        "lang": "es",
+        "question": "¿Cuánto tarda el envío?",
+        "answer": "2 a 4 días.",
+    }
+    faq_file.write_text(_jsonl([*changed, extra]), encoding="utf-8")
+    again = ok(mailbot(env, "faq", "import", str(faq_file)))
+    assert "1 added, 1 updated" in again.stderr
+    listed = [json.loads(line) for line in ok(mailbot(env, "faq", "list")).stdout.splitlines()]
+    assert sorted(e["id"] for e in listed) == ["en-password", "es-invoice", "es-password", "es-shipping"]
+    assert next(e for e in listed if e["id"] == "es-password")["answer"] == changed[0]["answer"]
+
+    # A bad line refuses the whole file, names the line, and imports nothing.
+    faq_file.write_text(_jsonl([{**extra, "id": "es-new"}]) + '{"id": "x", "lang": "es"}\n', encoding="utf-8")
+    refused = mailbot(env, "faq", "import", str(faq_file))
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert "line 2" in refused.stderr and "question" in refused.stderr and "Traceback" not in refused.stderr
+    assert "es-new" not in ok(mailbot(env, "faq", "list")).stdout
+
+    imap = f"imap://{user}:{password}@127.0.0.1:{dovecot.imap_port}/INBOX"
+    ok(
+        mailbot(
+            env,
+            "mailbox",
+            "add",
+            "support",
+            "--imap",
+            imap,
+            "--smtp",
+            f"smtp://127.0.0.1:{smtp_server.port}",
+            "--address",
+            "support@acme.test",
+        )
+    )
+    dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "faq1@mail.gmail.test",
+            subject="No puedo entrar",
+            body="Hola, olvidé mi contraseña y no puedo entrar. ¿Cómo la restablezco?",
+        ),
+    )
+    dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "faq2@mail.gmail.test",
+            sender="Luis <luis@gmail.test>",
+            subject="Gracias",
+            body="Muchas gracias por la ayuda con mi contraseña, todo perfecto.",
+        ),
+    )
+    ok(mailbot(env, "poll", "--once"))
+    ok(mailbot(env, "worker", "--burst"))
     tickets = {
         t["contact"]["email"]: t for t in json.loads(ok(mailbot(env, "tickets", "list", "--json")).stdout)
     }
