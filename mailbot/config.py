@@ -7,8 +7,10 @@ database and the panel; only what must be known before the database is opened is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from mailbot.limits import Limits, load_limits
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,6 @@ class Settings:
     ack_cutoff_grace_seconds: int = 0
     # Two copies of one body from one sender within this window are one message.
     duplicate_window_seconds: int = 6 * 3600
-    max_attachment_bytes: int = 10 * 1024 * 1024
     imap_batch_size: int = 200
     # Rate caps, the last guard against mail loops (see shared/peers.md: FreeScout's
     # 10 per 3 hours and 2 per subject).
@@ -56,6 +57,12 @@ class Settings:
     # The region a phone number without country code is read in when neither the channel
     # nor the mailbox has a language (ISO 3166 code; "": the default language's region).
     default_phone_region: str = ""
+    # Sizes and depths of what is read and kept (limits.py, README "## Limits").
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.limits.max_attachment_bytes
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -70,7 +77,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         default_language=env.get("MAILBOT_DEFAULT_LANGUAGE", "en"),
         ack_cutoff_grace_seconds=int(env.get("MAILBOT_ACK_CUTOFF_GRACE_SECONDS", "0")),
         duplicate_window_seconds=int(env.get("MAILBOT_DUPLICATE_WINDOW_SECONDS", str(6 * 3600))),
-        max_attachment_bytes=int(env.get("MAILBOT_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))),
         imap_batch_size=int(env.get("MAILBOT_IMAP_BATCH_SIZE", "200")),
         ack_cap_per_address=int(env.get("MAILBOT_ACK_CAP_PER_ADDRESS", "10")),
         ack_cap_per_subject=int(env.get("MAILBOT_ACK_CAP_PER_SUBJECT", "2")),
@@ -85,6 +91,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cross_channel_window_seconds=int(float(env.get("MAILBOT_CROSS_CHANNEL_WINDOW_HOURS", "72")) * 3600),
         cross_channel_similarity=float(env.get("MAILBOT_CROSS_CHANNEL_SIMILARITY", "0.3")),
         default_phone_region=env.get("MAILBOT_DEFAULT_PHONE_REGION", "").upper(),
+        limits=load_limits(env),
     )
 
 
