@@ -35,10 +35,6 @@ class Limits:
     # quarantined with its raw bytes. Real mail stays under 10; a forward of a forward
     # of a digest reaches perhaps 15.
     max_mime_depth: int = 50
-    # Arrays and objects inside each other in a webhook's JSON body: deeper is refused
-    # with 400 (at the edge) or quarantined (a stored event). Platform payloads stay
-    # under 10 levels.
-    max_json_depth: int = 64
 
 
 # Environment variable -> field; values are whole numbers.
@@ -49,7 +45,6 @@ ENVIRONMENT = {
     "MAILBOT_MAX_TEXT_CHARS": "max_text_chars",
     "MAILBOT_MAX_HTML_CHARS": "max_html_chars",
     "MAILBOT_MAX_MIME_DEPTH": "max_mime_depth",
-    "MAILBOT_MAX_JSON_DEPTH": "max_json_depth",
 }
 
 

@@ -53,6 +53,8 @@ def json_object(request: WebhookRequest) -> dict[str, Any]:
         value = json.loads(request.body)
     except ValueError as error:
         raise Rejected(400, f"body is not JSON: {error}") from error
+    except RecursionError as error:  # [[[[... a thousand deep: the decoder's stack, not ours
+        raise Rejected(400, "body is JSON nested too deeply to read") from error
     if not isinstance(value, dict):
         raise Rejected(400, "body is not a JSON object")
     return value
@@ -64,6 +66,8 @@ def stored_object(payload: bytes) -> dict[str, Any]:
         value = json.loads(payload)
     except ValueError as error:
         raise UnreadableEvent(f"stored event is not JSON: {error}") from error
+    except RecursionError as error:
+        raise UnreadableEvent("stored event is JSON nested too deeply to read") from error
     if not isinstance(value, dict):
         raise UnreadableEvent("stored event is not a JSON object")
     return value

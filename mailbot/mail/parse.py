@@ -16,11 +16,12 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
+from mailbot.limits import Limits
 from mailbot.mail.addresses import NamedAddress, display_name_warning, parse_address_list
 from mailbot.mail.bounces import is_mail_system
 from mailbot.mail.charsets import decode_encoded_words, decode_text
 from mailbot.mail.forwarded import find_forwarded
-from mailbot.limits import Limits
+from mailbot.mail.header_values import one_line
 from mailbot.mail.html_text import html_to_text
 from mailbot.mail.quotes import split_reply
 from mailbot.message import Attachment, EnclosedMessage, ForwardedOrigin, InboundMessage
@@ -169,7 +170,7 @@ def _real_text(value: str) -> str:
 
 def _text_header(msg: Message, name: str) -> str | None:
     values = _raw_values(msg, name)
-    return decode_encoded_words(values[0]).strip() if values else None
+    return one_line(decode_encoded_words(values[0])).strip() if values else None
 
 
 def _headers(msg: Message) -> dict[str, str]:
@@ -179,7 +180,7 @@ def _headers(msg: Message) -> dict[str, str]:
     except Exception:
         return headers
     for key, value in items:
-        headers.setdefault(key.lower(), decode_encoded_words(_real_text(str(value))).strip())
+        headers.setdefault(key.lower(), one_line(decode_encoded_words(_real_text(str(value)))).strip())
     return headers
 
 

@@ -1,0 +1,71 @@
+"""Normalise's last word on any message: what is kept fits the limits and the store.
+
+Whatever a parser made of hostile bytes, the text fields of an InboundMessage must go
+into PostgreSQL and SQLite and be read by an agent: no NUL (PostgreSQL's text refuses
+it), no lone surrogate (no UTF-8 encoder accepts one; JSON's "\\ud800" makes them), and
+no text so long that language detection, similarity and the panel crawl. What is cut
+stays in the raw message, and the agent is told (limits.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from mailbot.limits import Limits
+from mailbot.message import InboundMessage
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def store_safe(value: str) -> str:
+    if value.isascii():
+        return value.replace("\x00", "") if "\x00" in value else value
+    return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return store_safe(value)
+    if isinstance(value, list):
+        return [_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {_safe(key): _safe(item) for key, item in value.items()}
+    return value
+
+
+# The fields a message carries into the store (attachments are bytes, dates are dates).
+_TEXT_FIELDS = (
+    "sender_address", "sender_name", "subject", "text", "quoted_text", "signature", "html",
+    "message_id", "in_reply_to", "references", "recipients", "headers", "return_path",
+    "content_type", "conversation_key", "target_message_id", "reply_fields", "warnings",
+    "parse_warnings", "forwarded_by", "forward_note", "bounced_message_id", "reserved_ref",
+)  # fmt: skip
+
+
+def keep_within(msg: InboundMessage, limits: Limits) -> InboundMessage:
+    changes: dict[str, Any] = {name: _safe(getattr(msg, name)) for name in _TEXT_FIELDS}
+    changes["claimed_identities"] = [
+        replace(i, value=store_safe(i.value), name=store_safe(i.name)) for i in msg.claimed_identities
+    ]
+    changes["attachments"] = [
+        replace(a, filename=store_safe(a.filename), content_type=store_safe(a.content_type))
+        for a in msg.attachments
+    ]
+    cut: list[str] = []
+    for name, limit in (
+        ("text", limits.max_text_chars),
+        ("quoted_text", limits.max_text_chars),
+        ("html", limits.max_html_chars),
+    ):
+        value = changes[name]
+        if value is not None and len(value) > limit:
+            changes[name] = value[:limit]
+            cut.append(f"{name.replace('_', ' ')} ({len(value)} characters)")
+    if cut:
+        changes["warnings"] = [
+            *changes["warnings"],
+            f"Cut to the limit of what is kept: {', '.join(cut)}; the raw message holds all of it.",
+        ]
+    return replace(msg, **changes)
