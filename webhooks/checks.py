@@ -75,4 +75,7 @@ def stored_object(payload: bytes) -> dict[str, Any]:
 
 def compact_json(value: Any) -> bytes:
     """One event's bytes to store: stable, so a platform retry stores the same thing."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    # A lone surrogate ("\ud800" is valid JSON, not valid Unicode) is kept as it came:
+    # json.loads reads the bytes back with surrogatepass, and normalise replaces it.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode("utf-8", "surrogatepass")

@@ -50,7 +50,12 @@ def keep_within(msg: InboundMessage, limits: Limits) -> InboundMessage:
         replace(i, value=store_safe(i.value), name=store_safe(i.name)) for i in msg.claimed_identities
     ]
     changes["attachments"] = [
-        replace(a, filename=store_safe(a.filename), content_type=store_safe(a.content_type))
+        replace(
+            a,
+            filename=store_safe(a.filename),
+            content_type=store_safe(a.content_type),
+            reference=store_safe(a.reference) if a.reference is not None else None,
+        )
         for a in msg.attachments
     ]
     cut: list[str] = []
