@@ -37,7 +37,7 @@ def html_to_text(html: str) -> str:
     except RecursionError:
         # Thousands of unclosed <font> or <div> tags nest that deep; keep the words
         # rather than the layout.
-        for tag in soup.find_all(list(_DROPPED)):
+        for tag in soup.find_all(lambda tag: tag.name in _DROPPED or _hidden(tag)):
             tag.extract()
         return "\n".join(line.strip() for line in soup.get_text("\n").splitlines() if line.strip())
     return writer.text()

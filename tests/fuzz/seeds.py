@@ -65,7 +65,10 @@ def _json_seeds() -> dict[str, list[Any]]:
             meta_fx.whatsapp_body(meta_fx.messages_change(meta_fx.wa_image("foto"))),
             meta_fx.whatsapp_body(meta_fx.statuses_change(meta_fx.wa_status("wamid.X"))),
         ],
-        "messenger": [meta_fx.messaging_body(meta_fx.ms_text("Bonjour")), meta_fx.messaging_body(meta_fx.ms_read())],
+        "messenger": [
+            meta_fx.messaging_body(meta_fx.ms_text("Bonjour")),
+            meta_fx.messaging_body(meta_fx.ms_read()),
+        ],
         "instagram": [
             meta_fx.messaging_body(
                 meta_fx.ms_text("Hallo", person=meta_fx.IGSID, account=meta_fx.IG_ACCOUNT_ID),
@@ -85,7 +88,9 @@ class Seed:
 
 
 def webhook_seeds() -> list[Seed]:
-    seeds = [Seed(kind, as_bytes(payload)) for kind, payloads in _json_seeds().items() for payload in payloads]
+    seeds = [
+        Seed(kind, as_bytes(payload)) for kind, payloads in _json_seeds().items() for payload in payloads
+    ]
     seeds += [
         Seed("twilio", twilio_fx.encoded(params))
         for params in (twilio_fx.sms("Hola"), twilio_fx.whatsapp("Olá"), twilio_fx.mms(("image/jpeg", "u")))
@@ -110,7 +115,9 @@ def read_webhook(channel_type: str, body: bytes) -> Iterator[InboundMessage]:
         yield normalize_inbound(event.payload, channel_type, channel, NORMALIZE)
 
 
-NORMALIZE = NormalizeSettings(staff_domains=frozenset({"acme.test"}), default_language="en", max_attachment_bytes=1 << 20)
+NORMALIZE = NormalizeSettings(
+    staff_domains=frozenset({"acme.test"}), default_language="en", max_attachment_bytes=1 << 20
+)
 
 
 def store_unsafe(msg: InboundMessage) -> list[str]:
