@@ -10,7 +10,7 @@ stays in the raw message, and the agent is told (limits.py).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from mailbot.limits import Limits
@@ -32,6 +32,9 @@ def _safe(value: Any) -> Any:
         return [_safe(item) for item in value]
     if isinstance(value, dict):
         return {_safe(key): _safe(item) for key, item in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        # A forwarded origin or an enclosed copy: their addresses and ids are queried.
+        return replace(value, **{f.name: _safe(getattr(value, f.name)) for f in fields(value)})
     return value
 
 
@@ -41,6 +44,7 @@ _TEXT_FIELDS = (
     "message_id", "in_reply_to", "references", "recipients", "headers", "return_path",
     "content_type", "conversation_key", "target_message_id", "reply_fields", "warnings",
     "parse_warnings", "forwarded_by", "forward_note", "bounced_message_id", "reserved_ref",
+    "forwarded", "enclosed",
 )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from mailbot.message import InboundMessage
 from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
+from mailbot.pipeline.storable import keep_within
 from tests.fixtures.platforms import as_bytes, channel_config, webhook_request
 from tests.fixtures.platforms import generic as generic_fx
 from tests.fixtures.platforms import meta as meta_fx
@@ -98,7 +99,7 @@ def webhook_seeds() -> list[Seed]:
     return seeds
 
 
-def read_webhook(channel_type: str, body: bytes) -> Iterator[InboundMessage]:
+def read_webhook(channel_type: str, body: bytes, *, detect_language: bool = True) -> Iterator[InboundMessage]:
     """A body as the web view hands it over (its signature taken as checked), cut into
     events and each event normalised, as the worker would. Raises only what the product
     answers with: Rejected at the edge (an HTTP status), UnreadableEvent (quarantine)."""
@@ -112,7 +113,10 @@ def read_webhook(channel_type: str, body: bytes) -> Iterator[InboundMessage]:
     if isinstance(found, Reply):
         return
     for event in found:
-        yield normalize_inbound(event.payload, channel_type, channel, NORMALIZE)
+        if detect_language:
+            yield normalize_inbound(event.payload, channel_type, channel, NORMALIZE)
+        else:  # the fuzzer's way: the same mapping and clean-up, a hundred times faster
+            yield keep_within(kind.normalize(event.payload, channel), NORMALIZE.limits)
 
 
 NORMALIZE = NormalizeSettings(
