@@ -17,7 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.channels import ChannelSpec
+from mailbot.delivery_targets import TargetSpec, add_target
 from mailbot.store.models import Inbound
+from mailbot.web.passwords import create_user
+from tests.e2e.test_agent_delivery import AGENT, TEAM, agent_reply
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
 from tests.fixtures.platforms import ChatDesk, as_bytes
@@ -144,3 +147,42 @@ def test_a_subject_and_name_built_to_inject_headers_are_answered_on_one_line(des
     assert "Ayuda Bcc: victim@evil.test hidden" in subject and "\n" not in subject
     [ticket] = desk.tickets()
     assert ticket["subject"] == "Ayuda Bcc: victim@evil.test hidden"
+
+
+INJECTED_SUBJECT = "=?utf-8?q?Ayuda=0D=0ABcc:_victim@evil.test?="
+
+
+def test_no_header_injection_in_the_agents_notification_or_the_relayed_reply(desk: Desk, support) -> None:
+    """The customer's subject travels into the team's notification and, through the agent's
+    answer, into the reply relayed to the customer: one line, one recipient, each time."""
+    user, password = support
+    with desk.runtime.sessions.begin() as session:
+        add_target(
+            session, TargetSpec(queue="support", kind="email", address=TEAM), desk.runtime.settings.secret_key
+        )
+        create_user(session, AGENT, "correct horse battery staple", "agent")
+    desk.dovecot.append(
+        user,
+        password,
+        customer_mail(
+            "inject-2@mail.gmail.test",
+            sender="=?utf-8?q?Eve=0D=0ABcc:_x@evil.test?= <eve@gmail.test>",
+            subject=INJECTED_SUBJECT,
+        ),  # fmt: skip
+    )
+    desk.run()
+    received = desk.smtp.wait_for(2)
+    [notification] = [m for m in received if m.rcpt_tos == [TEAM]]
+    assert "Ayuda Bcc: victim@evil.test" in str(notification.message["Subject"])
+    desk.smtp.clear()
+    desk.dovecot.append(
+        user, password, agent_reply(notification, "Hola Eve, lo miramos.", sender=f"Jane <{AGENT}>")
+    )
+    desk.run()
+    [relayed] = desk.smtp.wait_for(1)
+    assert relayed.rcpt_tos == ["eve@gmail.test"]
+    for mail in (notification, relayed):
+        names = {k.lower() for k in mail.message.keys()}
+        assert "bcc" not in names and "cc" not in names
+        assert "\n" not in str(mail.message["Subject"])
+    assert "Ayuda Bcc: victim@evil.test" in str(relayed.message["Subject"])
