@@ -25,7 +25,7 @@ from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
 from tests.fixtures.platforms import ChatDesk, as_bytes
 from tests.fixtures.platforms import generic as fx
-from tests.unit.test_hostile_mime import _nested
+from tests.fuzz.seeds import nested_mail
 
 pytestmark = [pytest.mark.slow]
 
@@ -113,7 +113,7 @@ def test_a_parser_bomb_is_quarantined_with_its_bytes_and_the_mail_behind_it_is_a
     desk: Desk, support
 ) -> None:
     user, password = support
-    bomb = _nested(1000).replace(
+    bomb = nested_mail(1000).replace(
         b"From: a@example.com", b"From: bomb@evil.test\r\nMessage-ID: <bomb@evil.test>"
     )
     desk.dovecot.append(user, password, bomb)

@@ -16,7 +16,7 @@ from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
 from tests.fixtures.platforms import ChatDesk, as_bytes
 from tests.fixtures.platforms import generic as fx
-from tests.unit.test_hostile_mime import _nested
+from tests.fuzz.seeds import nested_mail
 
 pytestmark = [pytest.mark.slow]
 
@@ -89,10 +89,10 @@ def test_a_mail_over_the_size_limit_is_stored_whole_read_from_its_start_and_answ
 
 
 def test_mime_nesting_over_the_limit_is_quarantined_and_under_it_answered(desk: Desk, support) -> None:
-    deep = _nested(5).replace(
+    deep = nested_mail(5).replace(
         b"From: a@example.com", b"From: deep@gmail.test\r\nMessage-ID: <deep@gmail.test>"
     )
-    shallow = _nested(3).replace(
+    shallow = nested_mail(3).replace(
         b"From: a@example.com", b"From: ok@gmail.test\r\nMessage-ID: <ok@gmail.test>"
     )
     desk.dovecot.append(*support, deep)

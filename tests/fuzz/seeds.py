@@ -30,6 +30,20 @@ def mail_seeds() -> list[bytes]:
     return [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))]
 
 
+def nested_mail(depth: int) -> bytes:
+    """A mail whose text part sits inside `depth` multiparts, each inside the last."""
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth)
+    )
+    closing = b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
+    return (
+        b"From: a@example.com\r\nSubject: deep\r\n"
+        + opening
+        + b"Content-Type: text/plain\r\n\r\nhola\r\n"
+        + closing
+    )
+
+
 CHANNELS: dict[str, ChannelConfig] = {
     "slack": channel_config("slack", secret=slack_fx.SIGNING_SECRET, token=slack_fx.BOT_TOKEN),
     "telegram": channel_config(

@@ -20,7 +20,7 @@ from mailbot.pipeline.normalize import normalize_email
 from mailbot.senders.smtp import build_email
 from mailbot.store.models import OutboxEntry
 from mailbot.web.filters import sanitize_html
-from tests.fuzz.seeds import mail_seeds, store_unsafe
+from tests.fuzz.seeds import mail_seeds, nested_mail, store_unsafe
 
 SEEDS = mail_seeds()
 
@@ -77,28 +77,15 @@ def test_invalid_utf8_in_every_header_and_body_is_read(name, subject, body, file
     assert "no llega" in msg.text
 
 
-def _nested(depth: int) -> bytes:
-    opening = b"".join(
-        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth)
-    )
-    closing = b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
-    return (
-        b"From: a@example.com\r\nSubject: deep\r\n"
-        + opening
-        + b"Content-Type: text/plain\r\n\r\nhola\r\n"
-        + closing
-    )
-
-
 def test_mime_nested_a_thousand_deep_is_refused_with_a_clear_error() -> None:
     with pytest.raises(TooDeeplyNested, match="nested too deeply|nested .* levels"):
-        parse_email(_nested(1000))
+        parse_email(nested_mail(1000))
     with pytest.raises(TooDeeplyNested, match="51 levels deep .*limit is 50"):
-        parse_email(_nested(50))  # 50 multiparts and the text part inside them
+        parse_email(nested_mail(50))  # 50 multiparts and the text part inside them
 
 
 def test_mime_nested_to_the_limit_is_read() -> None:
-    assert parse_email(_nested(49)).text == "hola"
+    assert parse_email(nested_mail(49)).text == "hola"
 
 
 def test_message_rfc822_nested_a_thousand_deep_is_refused() -> None:
