@@ -15,6 +15,7 @@ from typing import Any
 
 from mailbot.limits import Limits
 from mailbot.message import InboundMessage
+from mailbot.store.models import Attachment, Contact, ContactIdentity, Message
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -48,17 +49,49 @@ _TEXT_FIELDS = (
 )  # fmt: skip
 
 
+def _width(column: Any) -> int:
+    """A column's VARCHAR length: PostgreSQL refuses a longer value (SQLite does not care)."""
+    length = column.type.length
+    assert isinstance(length, int)
+    return length
+
+
+def _fit(value: str, column: Any) -> str:
+    return value[: _width(column)]
+
+
+def _fit_optional(value: str | None, column: Any) -> str | None:
+    return None if value is None else _fit(store_safe(value), column)
+
+
 def keep_within(msg: InboundMessage, limits: Limits) -> InboundMessage:
     changes: dict[str, Any] = {name: _safe(getattr(msg, name)) for name in _TEXT_FIELDS}
+    # Identifiers and names go into columns of a fixed width; no real sender, Message-ID
+    # (RFC 5322: a line of 998) or filename is longer, a hostile one must not stop filing.
+    changes["sender_name"] = _fit(changes["sender_name"], Message.from_name)
+    changes["sender_address"] = _fit(changes["sender_address"], Message.from_address)
+    changes["message_id"] = _fit_optional(changes["message_id"], Message.internet_message_id)
+    changes["conversation_key"] = _fit(changes["conversation_key"], Message.conversation_key)
+    changes["forwarded_by"] = _fit_optional(changes["forwarded_by"], Message.forwarded_by)
+    if changes["forwarded"] is not None:
+        origin = changes["forwarded"]
+        changes["forwarded"] = replace(
+            origin, address=_fit(origin.address, Message.forwarded_from), name=_fit(origin.name, Contact.name)
+        )
     changes["claimed_identities"] = [
-        replace(i, value=store_safe(i.value), name=store_safe(i.name)) for i in msg.claimed_identities
+        replace(
+            i,
+            value=_fit(store_safe(i.value), ContactIdentity.handle),
+            name=_fit(store_safe(i.name), Contact.name),
+        )
+        for i in msg.claimed_identities
     ]
     changes["attachments"] = [
         replace(
             a,
-            filename=store_safe(a.filename),
-            content_type=store_safe(a.content_type),
-            reference=store_safe(a.reference) if a.reference is not None else None,
+            filename=_fit(store_safe(a.filename), Attachment.filename),
+            content_type=_fit(store_safe(a.content_type), Attachment.content_type),
+            reference=_fit_optional(a.reference, Attachment.reference),
         )
         for a in msg.attachments
     ]

@@ -186,3 +186,27 @@ def test_no_header_injection_in_the_agents_notification_or_the_relayed_reply(des
         assert "bcc" not in names and "cc" not in names
         assert "\n" not in str(mail.message["Subject"])
     assert "Ayuda Bcc: victim@evil.test" in str(relayed.message["Subject"])
+
+
+@pytest.mark.postgres
+def test_fields_longer_than_their_columns_still_make_one_ticket_and_one_ack(desk: Desk, support) -> None:
+    """PostgreSQL refuses a value longer than its column: a hostile name, subject, Message-ID
+    or filename must not keep a customer from their ticket."""
+    user, password = support
+    long_id = "x" * 1200 + "@mail.gmail.test"
+    head = customer_mail(long_id, sender=f"{'Ana ' * 300}<ana.garcia@gmail.test>", subject="Pedido " * 300)
+    head = head.split(b"\r\n\r\n", 1)[0]
+    head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-"))
+    name = ("f" * 700 + ".pdf").encode()
+    raw = (
+        head + b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=X\r\n\r\n--X\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nMi pedido no ha llegado.\r\n--X\r\n"
+        b"Content-Type: application/" + b"p" * 300 + b'; name="' + name + b'"\r\n'
+        b'Content-Disposition: attachment; filename="' + name + b'"\r\n\r\n%PDF-1.4\r\n--X--\r\n'
+    )
+    desk.dovecot.append(user, password, raw)
+    desk.run()
+    [ticket] = desk.tickets()
+    assert ticket["subject"].startswith("Pedido Pedido")
+    assert ticket["messages"][0]["text"] == "Mi pedido no ha llegado."
+    assert len(desk.smtp.wait_for(1)) == 1

@@ -6,6 +6,8 @@ import pytest
 
 from mailbot.config import load_settings
 from mailbot.limits import ENVIRONMENT, BadLimit, Limits, load_limits
+from mailbot.pipeline.subjects import NORMALIZED_SUBJECT_CHARS, normalize_subject
+from mailbot.store.models import OutboxEntry, Ticket
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -38,3 +40,9 @@ def test_the_settings_carry_them(tmp_path) -> None:
         {"MAILBOT_DATA_DIR": str(tmp_path), "MAILBOT_SECRET_KEY": "k", "MAILBOT_MAX_ATTACHMENT_BYTES": "5"}
     )
     assert settings.limits.max_attachment_bytes == settings.max_attachment_bytes == 5
+
+
+def test_the_normalised_subject_is_cut_to_its_columns() -> None:
+    assert NORMALIZED_SUBJECT_CHARS == Ticket.normalized_subject.type.length
+    assert NORMALIZED_SUBJECT_CHARS == OutboxEntry.normalized_subject.type.length
+    assert len(normalize_subject("Pedido " * 300)) == NORMALIZED_SUBJECT_CHARS
