@@ -231,3 +231,9 @@ def test_html_with_scripts_and_css_tricks_gives_only_visible_text_and_inert_mark
     shown = str(sanitize_html(msg.html)).lower()
     for dangerous in ("<script", "<style", "<iframe", "<img", "<svg", "onerror", "javascript:", "style="):
         assert dangerous not in shown
+
+
+def test_a_charset_label_with_a_nul_is_read_as_undeclared() -> None:
+    # Found by the fuzzer: codecs.lookup raises ValueError, not LookupError, on a NUL.
+    raw = b"From: a@example.com\r\nContent-Type: text/plain; charset=\"utf\x00-8\"\r\n\r\nhola\r\n"
+    assert parse_email(raw).text == "hola"
