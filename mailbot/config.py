@@ -7,10 +7,11 @@ database and the panel; only what must be known before the database is opened is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailbot.faq import DEFAULT_MIN_SCORE
+from mailbot.limits import Limits, load_limits
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,6 @@ class Settings:
     ack_cutoff_grace_seconds: int = 0
     # Two copies of one body from one sender within this window are one message.
     duplicate_window_seconds: int = 6 * 3600
-    max_attachment_bytes: int = 10 * 1024 * 1024
     imap_batch_size: int = 200
     # Rate caps, the last guard against mail loops (see shared/peers.md: FreeScout's
     # 10 per 3 hours and 2 per subject).
@@ -68,6 +68,12 @@ class Settings:
     faq_review_days: int = 180
     # Where customers reach the web process: the base of the signed links in mail.
     public_url: str = "http://127.0.0.1:8000"
+    # Sizes and depths of what is read and kept (limits.py, README "## Limits").
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.limits.max_attachment_bytes
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -82,7 +88,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         default_language=env.get("MAILBOT_DEFAULT_LANGUAGE", "en"),
         ack_cutoff_grace_seconds=int(env.get("MAILBOT_ACK_CUTOFF_GRACE_SECONDS", "0")),
         duplicate_window_seconds=int(env.get("MAILBOT_DUPLICATE_WINDOW_SECONDS", str(6 * 3600))),
-        max_attachment_bytes=int(env.get("MAILBOT_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))),
         imap_batch_size=int(env.get("MAILBOT_IMAP_BATCH_SIZE", "200")),
         ack_cap_per_address=int(env.get("MAILBOT_ACK_CAP_PER_ADDRESS", "10")),
         ack_cap_per_subject=int(env.get("MAILBOT_ACK_CAP_PER_SUBJECT", "2")),
@@ -102,6 +107,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         faq_unhelpful_flag=int(env.get("MAILBOT_FAQ_UNHELPFUL_FLAG", "3")),
         faq_review_days=int(env.get("MAILBOT_FAQ_REVIEW_DAYS", "180")),
         public_url=(env.get("MAILBOT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        limits=load_limits(env),
     )
 
 

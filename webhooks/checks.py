@@ -53,6 +53,8 @@ def json_object(request: WebhookRequest) -> dict[str, Any]:
         value = json.loads(request.body)
     except ValueError as error:
         raise Rejected(400, f"body is not JSON: {error}") from error
+    except RecursionError as error:  # [[[[... a thousand deep: the decoder's stack, not ours
+        raise Rejected(400, "body is JSON nested too deeply to read") from error
     if not isinstance(value, dict):
         raise Rejected(400, "body is not a JSON object")
     return value
@@ -64,6 +66,8 @@ def stored_object(payload: bytes) -> dict[str, Any]:
         value = json.loads(payload)
     except ValueError as error:
         raise UnreadableEvent(f"stored event is not JSON: {error}") from error
+    except RecursionError as error:
+        raise UnreadableEvent("stored event is JSON nested too deeply to read") from error
     if not isinstance(value, dict):
         raise UnreadableEvent("stored event is not a JSON object")
     return value
@@ -71,4 +75,7 @@ def stored_object(payload: bytes) -> dict[str, Any]:
 
 def compact_json(value: Any) -> bytes:
     """One event's bytes to store: stable, so a platform retry stores the same thing."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    # A lone surrogate ("\ud800" is valid JSON, not valid Unicode) is kept as it came:
+    # json.loads reads the bytes back with surrogatepass, and normalise replaces it.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode("utf-8", "surrogatepass")

@@ -57,7 +57,7 @@ def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
         submission = str(data["submission_id"])
         ref = str(data["ref"])
         submitted_at = datetime.fromisoformat(str(data["submitted_at"]))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise UnreadableEvent(f"form submission: {error}") from error
     if not valid_email(email):
         email = ""

@@ -32,7 +32,8 @@ def derived_id(kind: str, item: Any) -> str:
     Platforms resend a failed delivery with the same body, so the same event always gets
     the same id and the store recognises the repeat."""
     canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return f"{kind}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{kind}:{digest[:32]}"
 
 
 def text(container: Any, key: str) -> str:

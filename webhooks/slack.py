@@ -132,7 +132,7 @@ def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
         app_id=string(envelope.get("api_app_id")),
         channel=channel,
     )
-    kind = event.get("type")
+    kind = string(event.get("type"))
     if kind in ("message", "app_mention"):
         return _message(event, context)
     if kind in REACTION_EVENTS:
@@ -153,6 +153,8 @@ def normalize(payload: bytes, channel: ChannelConfig) -> InboundMessage:
 
 def _message(event: dict[str, Any], context: _Context) -> InboundMessage:
     subtype = event.get("subtype")
+    if subtype is not None and not isinstance(subtype, str):
+        subtype = f"<{type(subtype).__name__}>"  # no subtype we know: not a person writing
     channel_id = string(event.get("channel"))
     if subtype == "message_changed":
         edited = event.get("message")

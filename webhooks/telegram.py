@@ -159,7 +159,7 @@ def _message(msg: dict[str, Any], kind: str, channel: ChannelConfig) -> InboundM
     bot = _Bot.of(channel)
     addressed = _addressed(msg, text, bot)
     message.unaddressed_group = unaddressed_group(
-        channel.options, group=chat.get("type") in GROUP_CHAT_TYPES, addressed=addressed
+        channel.options, group=string(chat.get("type")) in GROUP_CHAT_TYPES, addressed=addressed
     )
     return message
 
@@ -286,7 +286,7 @@ def _entity_text(text: str, offset: Any, length: Any) -> str:
     # an emoji before the mention moves it by two.
     if not isinstance(offset, int) or not isinstance(length, int):
         return ""
-    units = text.encode("utf-16-le")
+    units = text.encode("utf-16-le", "surrogatepass")
     return units[offset * 2 : (offset + length) * 2].decode("utf-16-le", "replace")
 
 

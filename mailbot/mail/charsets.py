@@ -153,7 +153,7 @@ def _codec_for(label: str) -> str | None:
     name = _ALIASES.get(label, label)
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label (found by fuzzing)
         return None
     # base64, rot13 and friends are codecs too, but not text encodings.
     if not getattr(info, "_is_text_encoding", True):

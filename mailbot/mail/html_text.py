@@ -20,6 +20,13 @@ _PARAGRAPHS = {
 }  # fmt: skip
 _LINES = {"div", "tr", "dt", "dd", "center", "caption", "nav", "figcaption", "li", "td", "th"}
 _SPACE_RUN = re.compile(r"[ \t\r\n\f\v]+")
+# Inline CSS that hides an element from the person reading the mail. Hidden text is how
+# spam and phishing slip words past filters (and could slip "urgent" past triage); the
+# customer never saw it, so it is not their words. Newsletters' hidden preheaders go too.
+_HIDDEN_STYLE = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0*)?[a-z%]*\s*(?:;|$|!))",
+    re.IGNORECASE,
+)
 
 
 def html_to_text(html: str) -> str:
@@ -30,7 +37,7 @@ def html_to_text(html: str) -> str:
     except RecursionError:
         # Thousands of unclosed <font> or <div> tags nest that deep; keep the words
         # rather than the layout.
-        for tag in soup.find_all(list(_DROPPED)):
+        for tag in soup.find_all(lambda tag: tag.name in _DROPPED or _hidden(tag)):
             tag.extract()
         return "\n".join(line.strip() for line in soup.get_text("\n").splitlines() if line.strip())
     return writer.text()
@@ -115,7 +122,7 @@ class _Writer:
 
     def render_tag(self, tag: Tag) -> None:
         name = tag.name.lower()
-        if name in _DROPPED:
+        if name in _DROPPED or _hidden(tag):
             return
         if name == "br":
             if self.breaks:
@@ -257,3 +264,10 @@ def _start(tag: Tag) -> int:
 
 def _is_blank(line: str) -> bool:
     return not line.replace(">", "").strip()
+
+
+def _hidden(tag: Tag) -> bool:
+    if tag.has_attr("hidden"):
+        return True
+    style = tag.get("style")
+    return isinstance(style, str) and _HIDDEN_STYLE.search(style) is not None

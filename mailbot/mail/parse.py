@@ -16,10 +16,12 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
+from mailbot.limits import Limits
 from mailbot.mail.addresses import NamedAddress, display_name_warning, parse_address_list
 from mailbot.mail.bounces import is_mail_system
 from mailbot.mail.charsets import decode_encoded_words, decode_text
 from mailbot.mail.forwarded import find_forwarded
+from mailbot.mail.header_values import one_line
 from mailbot.mail.html_text import html_to_text
 from mailbot.mail.quotes import split_reply
 from mailbot.message import Attachment, EnclosedMessage, ForwardedOrigin, InboundMessage
@@ -37,15 +39,46 @@ class UnparseableMessage(Exception):
     """The bytes are not an e-mail, or the e-mail names no sender at all."""
 
 
-def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> InboundMessage:
+class TooDeeplyNested(UnparseableMessage):
+    """MIME parts nested beyond the limit: no real mail does that, a parser bomb does."""
+
+
+_DEFAULTS = Limits()
+
+
+def parse_email(
+    raw: bytes,
+    *,
+    max_attachment_bytes: int = _DEFAULTS.max_attachment_bytes,
+    max_message_bytes: int = _DEFAULTS.max_message_bytes,
+    max_mime_depth: int = _DEFAULTS.max_mime_depth,
+) -> InboundMessage:
     if not raw.strip():
         raise UnparseableMessage("not an e-mail: the message is empty")
+    notices: list[str] = []  # for the agents, beside the display-name warning
+    truncated = len(raw) > max_message_bytes
+    if truncated:
+        # Stored whole by the source; reading all of it costs memory and time in
+        # proportion (a 50 MB attachment is 68 MB of base64), and what a ticket needs
+        # (headers, the customer's words) comes first.
+        notices.append(
+            f"This message is {len(raw)} bytes, over the {max_message_bytes}-byte limit: only its "
+            "first part was read, and its attachments are kept in the raw message only."
+        )
+        raw = raw[:max_message_bytes]
     try:
         msg = _PARSER.parsebytes(raw)
+    except RecursionError as exc:
+        raise TooDeeplyNested(
+            f"MIME parts nested too deeply to read (the limit is {max_mime_depth} levels)"
+        ) from exc
     except Exception as exc:  # the parser is lenient; this is truly not mail
         raise UnparseableMessage(f"not an e-mail: {exc}") from exc
     if not msg.keys():
         raise UnparseableMessage("not an e-mail: no header lines before the body")
+    depth = mime_depth(msg)
+    if depth > max_mime_depth:
+        raise TooDeeplyNested(f"MIME parts nested {depth} levels deep (the limit is {max_mime_depth})")
 
     warnings: list[str] = []
     sender = _sender(msg, warnings)
@@ -54,7 +87,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
     subject = _text_header(msg, "subject") or ""
     content_type = _content_type(msg)
     return_path = _return_path(msg)
-    body = _Body(max_attachment_bytes, warnings)
+    body = _Body(0 if truncated else max_attachment_bytes, warnings, max_depth=max_mime_depth)
     body.collect(msg)
     full_text = body.text()
     parts = split_reply(full_text)
@@ -90,8 +123,25 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> 
         enclosed=enclosed,
         language=None,
         parse_warnings=warnings,
-        warnings=[w for w in [display_name_warning(sender)] if w],
+        warnings=[w for w in [display_name_warning(sender), *notices] if w],
     )
+
+
+def mime_depth(msg: Message) -> int:
+    """How many levels of parts inside parts, counted without recursion (the point is to
+    refuse what recursion would choke on)."""
+    deepest = 0
+    stack: list[tuple[Message, int]] = [(msg, 1)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        try:
+            payload = part.get_payload()
+        except Exception:
+            continue
+        if isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return deepest
 
 
 # -- headers -----------------------------------------------------------------
@@ -120,7 +170,7 @@ def _real_text(value: str) -> str:
 
 def _text_header(msg: Message, name: str) -> str | None:
     values = _raw_values(msg, name)
-    return decode_encoded_words(values[0]).strip() if values else None
+    return one_line(decode_encoded_words(values[0])).strip() if values else None
 
 
 def _headers(msg: Message) -> dict[str, str]:
@@ -130,7 +180,7 @@ def _headers(msg: Message) -> dict[str, str]:
     except Exception:
         return headers
     for key, value in items:
-        headers.setdefault(key.lower(), decode_encoded_words(_real_text(str(value))).strip())
+        headers.setdefault(key.lower(), one_line(decode_encoded_words(_real_text(str(value)))).strip())
     return headers
 
 
@@ -261,7 +311,10 @@ def _inner_message(part: Message) -> Message | None:
         return payload[0]
     # A message/rfc822 part wrongly sent in base64 (RFC 2046 section 5.2.1 forbids it).
     data = _payload_bytes(part)
-    return _PARSER.parsebytes(data) if data.strip() else None
+    try:
+        return _PARSER.parsebytes(data) if data.strip() else None
+    except Exception:  # RecursionError included: it stays an attachment, unread
+        return None
 
 
 @dataclass
@@ -276,6 +329,9 @@ class _Body:
 
     max_attachment_bytes: int
     warnings: list[str]
+    # Only a message parsed out of a part (a base64 message/rfc822) can get here deeper
+    # than parse_email's own check allowed: its deeper parts are left unread.
+    max_depth: int = _DEFAULTS.max_mime_depth
     segments: list[_Segment] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)  # message/rfc822 parts
@@ -289,7 +345,10 @@ class _Body:
         htmls = [s.html for s in self.segments if s.html]
         return "\n".join(htmls) if htmls else None
 
-    def collect(self, part: Message) -> None:
+    def collect(self, part: Message, depth: int = 1) -> None:
+        if depth > self.max_depth:
+            self.warnings.append(f"parts nested deeper than {self.max_depth} levels left unread")
+            return
         ctype = _content_type(part)
         if ctype in ("message/rfc822", "message/global"):
             inner = _inner_message(part)
@@ -302,10 +361,10 @@ class _Body:
             payload = part.get_payload()
             children = [c for c in payload if isinstance(c, Message)] if isinstance(payload, list) else []
             if ctype == "multipart/alternative":
-                self._collect_alternative(children)
+                self._collect_alternative(children, depth)
             else:
                 for child in children:
-                    self.collect(child)
+                    self.collect(child, depth + 1)
         elif self._is_attachment(part, ctype):
             if ctype in ("text/rfc822-headers", "text/global-headers"):
                 self.header_blocks.append(_PARSER.parsebytes(_payload_bytes(part), headersonly=True))
@@ -313,13 +372,13 @@ class _Body:
         else:
             self._add_text(part, ctype)
 
-    def _collect_alternative(self, children: list[Message]) -> None:
+    def _collect_alternative(self, children: list[Message], depth: int) -> None:
         # RFC 2046 section 5.1.4: alternatives carry the same content, so take the
         # first plain and the first HTML rendering rather than concatenating them.
         merged = _Segment()
         for child in children:
-            sub = _Body(self.max_attachment_bytes, self.warnings)
-            sub.collect(child)
+            sub = _Body(self.max_attachment_bytes, self.warnings, self.max_depth)
+            sub.collect(child, depth + 1)
             plains = [s.plain for s in sub.segments if s.plain is not None]
             htmls = [s.html for s in sub.segments if s.html is not None]
             if merged.plain is None and plains:
@@ -386,7 +445,7 @@ def _attached_forward(body: _Body) -> ForwardedOrigin | None:
         senders = _addresses(inner, "from") or _addresses(inner, "sender")
         if not senders:
             continue
-        inner_body = _Body(body.max_attachment_bytes, [])
+        inner_body = _Body(body.max_attachment_bytes, [], body.max_depth)
         inner_body.collect(inner)
         return ForwardedOrigin(
             address=senders[0].address,

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailbot.language import detect_language
+from mailbot.limits import Limits
 from mailbot.mail.addresses import NamedAddress, display_name_warning
 from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.parse import parse_email
 from mailbot.mail.quotes import split_reply
 from mailbot.message import ForwardedOrigin, InboundMessage
+from mailbot.pipeline.storable import keep_within
+
+DEFAULT_LIMITS = Limits()
 
 MAX_FORWARD_DEPTH = 5
 
@@ -24,8 +28,15 @@ def normalize_email(
     staff_domains: frozenset[str],
     default_language: str,
     max_attachment_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> InboundMessage:
-    msg = parse_email(raw, max_attachment_bytes=max_attachment_bytes)
+    msg = parse_email(
+        raw,
+        max_attachment_bytes=max_attachment_bytes,
+        max_message_bytes=limits.max_message_bytes,
+        max_mime_depth=limits.max_mime_depth,
+    )
+    msg = keep_within(msg, limits)
     msg = resolve_forwarded_sender(msg, staff_domains)
     msg = keep_forwarded_text(msg)
     language = detect_language(msg.text, default=default_language)

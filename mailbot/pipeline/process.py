@@ -126,6 +126,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
                 staff_domains=addresses.staff_domains,
                 default_language=settings.default_language,
                 max_attachment_bytes=settings.max_attachment_bytes,
+                limits=settings.limits,
             ),
         )
     except (UnparseableMessage, UnreadableEvent) as error:

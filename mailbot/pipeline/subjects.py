@@ -47,6 +47,9 @@ def strip_reply_prefixes(subject: str) -> str:
     return subject.strip()
 
 
+NORMALIZED_SUBJECT_CHARS = 500
+
+
 def normalize_subject(subject: str) -> str:
     """The subject as the sender first wrote it, casefolded, for comparing threads.
 
@@ -55,7 +58,8 @@ def normalize_subject(subject: str) -> str:
     """
     without_refs = _TICKET_TAG_RE.sub(" ", subject)
     stripped = strip_reply_prefixes(_WHITESPACE_RE.sub(" ", without_refs))
-    return _WHITESPACE_RE.sub(" ", stripped).strip().casefold()
+    # Cut to its column (tickets and outbox: 500): both sides of a comparison are cut alike.
+    return _WHITESPACE_RE.sub(" ", stripped).strip().casefold()[:NORMALIZED_SUBJECT_CHARS]
 
 
 def find_ticket_refs(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
+from mailbot.mail.header_values import one_line
 from mailbot.message import NOTIFICATION_HEADER
 from mailbot.runtime import Runtime
 from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, sender
@@ -26,22 +27,26 @@ log = logging.getLogger("mailbot.outbox")
 
 def build_email(entry: OutboxEntry) -> EmailMessage:
     message = EmailMessage()
+    # Every value that came from outside (a customer's subject, an agent's or a chat
+    # sender's name, their address) is put on one line: no header injection, and no
+    # acknowledgement refused by the email package for a line break (header_values.py).
+    from_name = one_line(entry.from_name or "")
     # An agent's reply shows their name beside the support address; the address stays ours.
     message["From"] = (
-        Address(display_name=entry.from_name, addr_spec=entry.from_address)
-        if entry.from_name
-        else entry.from_address
+        Address(display_name=from_name, addr_spec=one_line(entry.from_address))
+        if from_name
+        else one_line(entry.from_address)
     )
-    message["To"] = entry.to_address
+    message["To"] = one_line(entry.to_address)
     if entry.reply_to:
-        message["Reply-To"] = entry.reply_to
-    message["Subject"] = entry.subject
+        message["Reply-To"] = one_line(entry.reply_to)
+    message["Subject"] = one_line(entry.subject)
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = f"<{entry.internet_message_id}>"
+    message["Message-ID"] = f"<{one_line(entry.internet_message_id)}>"
     if entry.in_reply_to:
-        message["In-Reply-To"] = f"<{entry.in_reply_to}>"
+        message["In-Reply-To"] = f"<{one_line(entry.in_reply_to)}>"
     if entry.references:
-        message["References"] = entry.references
+        message["References"] = one_line(entry.references)
     if entry.kind in {"ack", "escalation", "notification", "handoff", "satisfaction"}:
         # RFC 3834 section 5: automatic responses say so, and ask Exchange not to
         # answer them with its own automatic replies.

@@ -7,7 +7,9 @@ every platform retries a slow or failed answer, so nothing slow happens before i
 
 Answers: 200 for an accepted or repeated event; 401 for a bad signature or a stale
 timestamp (nothing stored but a log line); 400 for a body the platform module cannot
-read; 404 for an unknown channel; 413 over MAX_WEBHOOK_BYTES.
+read; 404 for an unknown channel; 413 over the body limit (limits.py) and 415 for a
+compressed body (no platform compresses what it posts; decompressing one is how a small
+request becomes gigabytes), both logged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 import time
 
 from flask import Blueprint, Response, abort, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from mailbot.channels import config_of, find_channel
 from mailbot.sources.webhook_intake import store_events
@@ -28,9 +31,6 @@ log = logging.getLogger("mailbot.ingest")
 
 bp = Blueprint("webhooks", __name__)
 
-# The largest platform payloads are Meta batches of a few hundred events; media stays on
-# the platform. Anything bigger is not a webhook we know.
-MAX_WEBHOOK_BYTES = 1024 * 1024
 # A channel's configuration is read at most this often per process: the hot path of a
 # busy channel is then one INSERT per event.
 CONFIG_TTL_SECONDS = 5.0
@@ -78,6 +78,11 @@ def _webhook_request() -> WebhookRequest:
     )
 
 
+def _refuse(channel_type: str, name: str, status: int, reason: str) -> Response:
+    log.warning("%s/%s: refused (%s): %s", channel_type, name, status, reason)
+    return Response(reason + "\n", status=status, content_type="text/plain")
+
+
 def _respond(reply: Reply) -> Response:
     return Response(reply.body, status=reply.status, content_type=reply.content_type)
 
@@ -88,14 +93,26 @@ def receive(channel_type: str, name: str) -> Response:
     kind = CHANNEL_TYPES.get(channel_type)
     if kind is None or channel_type == "form":
         abort(404, description=f"no webhook channel type {channel_type!r}")
-    if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
-        abort(413, description=f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
+    limit = runtime().settings.limits.max_webhook_bytes
+    # The declared length first, so an oversize body is never read; then what was read,
+    # for a chunked body that declares none.
+    if (request.content_length or 0) > limit:
+        return _refuse(channel_type, name, 413, f"webhook bodies are limited to {limit} bytes")
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return _refuse(channel_type, name, 415, f"compressed webhook bodies ({encoding}) are not accepted")
     config = _config(channel_type, name)
     if config is None:
         abort(404, description=f"no {channel_type} channel named {name!r}")
-    incoming = _webhook_request()
-    if len(incoming.body) > MAX_WEBHOOK_BYTES:
-        abort(413, description=f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
+    # One byte more than the limit: Werkzeug stops a chunked body there without a word
+    # (no length was declared), so a body that long is one too long.
+    request.max_content_length = limit + 1
+    try:
+        incoming = _webhook_request()
+    except RequestEntityTooLarge:
+        incoming = None
+    if incoming is None or len(incoming.body) > limit:
+        return _refuse(channel_type, name, 413, f"webhook bodies are limited to {limit} bytes")
     try:
         if request.method == "GET":
             if kind.handshake is None:
@@ -104,8 +121,7 @@ def receive(channel_type: str, name: str) -> Response:
         kind.verify(incoming, config)
         found = kind.events(incoming, config)
     except Rejected as rejected:
-        log.warning("%s/%s: refused (%s): %s", channel_type, name, rejected.status, rejected.reason)
-        return Response(rejected.reason + "\n", status=rejected.status, content_type="text/plain")
+        return _refuse(channel_type, name, rejected.status, rejected.reason)
     if isinstance(found, Reply):
         return _respond(found)
     stored = store_events(runtime(), config.id, channel_type, name, found) if found else []

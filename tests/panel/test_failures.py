@@ -9,9 +9,11 @@ from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 from sqlalchemy.orm import Session
 
+from mailbot.pipeline.process import process_inbound
 from mailbot.queue import INBOUND_QUEUE, OUTBOX_QUEUE, queue
 from mailbot.runtime import current_runtime
 from mailbot.store.models import Inbound, OutboxEntry
+from tests.fuzz.seeds import nested_mail
 from tests.panel.conftest import post, reload
 from tests.panel.seed import add_failed_outbox, add_quarantined, add_ticket
 
@@ -107,3 +109,18 @@ def test_redis_down_gives_a_clear_error_page(agent_client: FlaskClient) -> None:
     response = agent_client.get("/")
     assert response.status_code == 503
     assert "Redis does not answer" in response.get_data(as_text=True)
+
+
+def test_a_parser_bomb_filed_by_the_pipeline_shows_its_error_and_downloads_whole(
+    agent_client: FlaskClient, session: Session
+) -> None:
+    raw = nested_mail(1000)
+    row = add_quarantined(session, raw)
+    row.status, row.error, row.attempts = "received", None, 0  # as the poller stores it
+    session.commit()
+    row_id = row.id
+    outcome = process_inbound(current_runtime(), row_id)
+    assert outcome.status == "quarantined"
+    page = agent_client.get("/failures").get_data(as_text=True)
+    assert "unparseable: MIME parts nested too deeply to read (the limit is 50 levels)" in page
+    assert agent_client.get(f"/failures/inbound/{row_id}/raw").data == raw
