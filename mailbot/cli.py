@@ -19,6 +19,7 @@ from mailbot.channel_commands import channel
 from mailbot.config import load_settings
 from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
+from mailbot.observability.logs import setup_logging
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.store.db import engine_for
 from mailbot.token_commands import token
@@ -27,13 +28,10 @@ from mailbot.web.commands import admin
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("rq.worker", "imapclient", "aiosmtpd", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        setup_logging(verbose)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def _runtime() -> Runtime:
