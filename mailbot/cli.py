@@ -4,7 +4,6 @@ errors go to stderr, and errors exit non-zero."""
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading

@@ -82,6 +82,10 @@ def record_ack_latency(client: redis.Redis, seconds: float) -> None:
 
 
 def read_ack_latency(client: redis.Redis) -> LatencyCounts:
-    raw = {key.decode(): value.decode() for key, value in client.hgetall(KEY).items()}
+    raw = {_text(key): _text(value) for key, value in client.hgetall(KEY).items()}
     buckets = tuple(int(raw.get(bucket_field(bound), 0)) for bound in BUCKETS)
     return LatencyCounts(buckets=buckets, total_seconds=float(raw.get("sum", 0.0)))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -111,17 +111,20 @@ def _ack_counts(session: Session) -> dict[tuple[str, str], int]:
 def _sla_breaches(session: Session, now: datetime) -> int:
     """Tickets whose first-response deadline passed before the first agent reply, or
     before now while nobody has replied."""
-    return session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.first_response_due_at.is_not(None),
-            or_(
-                Ticket.first_response_at > Ticket.first_response_due_at,
-                Ticket.first_response_at.is_(None) & (Ticket.first_response_due_at < now),
-            ),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(
+                Ticket.first_response_due_at.is_not(None),
+                or_(
+                    Ticket.first_response_at > Ticket.first_response_due_at,
+                    Ticket.first_response_at.is_(None) & (Ticket.first_response_due_at < now),
+                ),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _mailbox_synced(session: Session) -> dict[str, tuple[int, float]]:
@@ -131,7 +134,10 @@ def _mailbox_synced(session: Session) -> dict[str, tuple[int, float]]:
         )
     )
     # Never synced: behind since it was added.
-    return {name: (mailbox_id, as_utc(synced or created).timestamp()) for mailbox_id, name, synced, created in rows}
+    return {
+        name: (mailbox_id, as_utc(synced or created).timestamp())
+        for mailbox_id, name, synced, created in rows
+    }
 
 
 def _redis_figures(client: redis.Redis, mailbox_ids: list[int]) -> RedisFigures | None:
@@ -157,4 +163,3 @@ def poller_lag(figures: Figures) -> dict[str, float]:
         name: max(figures.now - max(synced, current.get(mailbox_id, 0.0)), 0.0)
         for name, (mailbox_id, synced) in figures.store.mailbox_synced.items()
     }
-

@@ -73,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         filters,
         forms,
         mailboxes,
+        observability,
         rules_admin,
         store,
         templates_admin,
@@ -99,6 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         forms.bp,
         api_tokens.bp,
         api_views.bp,
+        observability.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)

@@ -43,8 +43,12 @@ SESSION_TTL = timedelta(hours=12)
 SESSION_PREFIX = "mailbot:panel:session"
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
 # Customers and platforms, not panel users: webhooks prove themselves by their
-# signatures, the public forms by their CSRF token and rate limit.
-PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms"})
+# signatures, the public forms by their CSRF token and rate limit; probes and
+# Prometheus (web/observability.py) read no customer data.
+PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms", "observability"})
+# Never a panel session to load: no Redis round trip, and a probe must answer (503)
+# while Redis is down instead of failing on the session lookup.
+SESSIONLESS_BLUEPRINTS = frozenset({"webhooks", "observability"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +61,7 @@ def load_user() -> None:
     g.user = None
     # The REST API authenticates every request by its bearer token (mailbot/api), also
     # the ones no route matches: a 404 or 405 there is the API's JSON, never the login page.
-    if request.blueprint == "webhooks" or request.path.startswith(API_PATH):
+    if request.blueprint in SESSIONLESS_BLUEPRINTS or request.path.startswith(API_PATH):
         return  # a platform or an API client never has a panel session: no Redis round trip
     sid = session.get("sid")
     if not isinstance(sid, str):
