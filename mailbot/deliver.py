@@ -111,11 +111,14 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> list[Delivery]:
     with runtime.sessions.begin() as session:
         claimed = [e for e in (outbox.claim(session, i, token, claim_ttl) for i in outbox_ids) if e]
         ticket_ids = {e.ticket_id for e in claimed if e.ticket_id}
-        refs = (
-            dict(session.execute(select(Ticket.id, Ticket.ref).where(Ticket.id.in_(ticket_ids))))
-            if ticket_ids
-            else {}
-        )
+        refs: dict[int, str] = {}
+        if ticket_ids:
+            refs = {
+                tid: ref
+                for tid, ref in session.execute(
+                    select(Ticket.id, Ticket.ref).where(Ticket.id.in_(ticket_ids))
+                )
+            }
     results = {i: Delivery(i, "skipped") for i in outbox_ids}
     groups: dict[tuple[str, int | None], list[OutboxEntry]] = defaultdict(list)
     for entry in claimed:
