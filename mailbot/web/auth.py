@@ -102,7 +102,16 @@ def admin_required(view: F) -> F:
 
 def _safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would make a phishing link look like ours.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read a backslash as a slash and drop tabs and newlines from URLs (WHATWG URL
+    # standard), so "/\\evil.test" and "/\t/evil.test" would lead off the site: refused too.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("dashboard.index")
 
