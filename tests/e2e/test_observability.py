@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 from sqlalchemy import select, update
 
+from mailbot.channels import ChannelSpec, add_channel
 from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.observability.freshness import KEY as FRESHNESS_KEY
 from mailbot.queue import INBOUND_QUEUE
@@ -242,3 +243,66 @@ def test_an_unknown_log_format_is_refused_by_name(mailbot_env: dict[str, str]) -
     assert result.returncode != 0
     assert "MAILBOT_LOG_FORMAT" in result.stderr and "'yaml'" in result.stderr
     assert result.stdout == ""
+
+
+def test_gunicorn_as_the_procfile_runs_it_serves_the_probes_and_one_view_of_the_figures(
+    runtime: Runtime, mailbot_env: dict[str, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with runtime.sessions.begin() as session:
+        add_ticket(session)
+        add_channel(
+            session, ChannelSpec(type="generic", name="app", secret="hmac-key"), runtime.settings.secret_key
+        )
+    Queue(INBOUND_QUEUE, connection=runtime.redis).enqueue("tests.panel.failing_job.explode", "waiting")
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as output:
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "mailbot.web.wsgi:app",
+            ],
+            env={**os.environ, **mailbot_env, "MAILBOT_LOG_FORMAT": "json"},
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            try:
+                return requests.get(base + "/healthz", timeout=10).status_code == 200
+            except (requests.ConnectionError, requests.Timeout):  # workers still booting
+                return False
+
+        wait_until(up, timeout=60, interval=0.2)
+        assert requests.get(base + "/readyz", timeout=10).status_code == 200
+        # Whichever of the two workers answers, the figures are the shared ones.
+        for _ in range(6):
+            page = requests.get(base + "/metrics", timeout=30).text
+            assert 'mailbot_inbound_total{channel="email",kind="processed"} 1.0' in page
+            assert 'mailbot_queue_depth{queue="inbound"} 1.0' in page
+        forged = requests.post(
+            base + "/webhooks/generic/app",
+            data=b'{"event_id": "e1"}',
+            headers={"X-Mailbot-Timestamp": str(int(time.time())), "X-Mailbot-Signature": "sha256=00"},
+            timeout=30,
+        )
+        assert forged.status_code == 401
+    finally:
+        stop_process(web)
+    # The app's own lines are JSON with their fields (gunicorn's own lines are its format).
+    ours = [json.loads(line) for line in log.read_text().splitlines() if line.startswith('{"time"')]
+    refused = [e for e in ours if e["logger"] == "mailbot.ingest" and "refused" in e["message"]]
+    assert refused and refused[0]["channel"] == "generic" and refused[0]["level"] == "WARNING"
