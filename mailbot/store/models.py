@@ -225,10 +225,10 @@ class Ticket(Base):
     # The API lists tickets by last change (updated since, then a cursor on this order);
     # cross-channel dedupe reads one contact's recently active tickets.
     __table_args__ = (
-        Index("ix_tickets_updated_at_id", "updated_at", "id"),
-        Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),
         # /metrics counts SLA breaches by the deadline and the first reply.
         Index("ix_tickets_first_response_due_at", "first_response_due_at", "first_response_at"),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
