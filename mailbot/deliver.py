@@ -18,6 +18,7 @@ from sqlalchemy import select
 from mailbot import outbox
 from mailbot.observability.ack_latency import arrival_of, record_ack_latency
 from mailbot.observability.logs import log_fields
+from mailbot.observability.redis_client import quick_client
 from mailbot.runtime import Runtime
 from mailbot.senders import SENDERS, PermanentFailure, TemporaryFailure
 from mailbot.store.models import OutboxEntry, Ticket
@@ -87,7 +88,7 @@ class Handover:
         self.results[entry.id] = Delivery(entry.id, "sent" if sent else "skipped")
         if arrived_at is not None:
             # After the commit: only a send that is on record is counted.
-            record_ack_latency(self.runtime.redis, (utcnow() - arrived_at).total_seconds())
+            record_ack_latency(quick_client(self.runtime.redis_url), (utcnow() - arrived_at).total_seconds())
 
 
 def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over: bool) -> Delivery:

@@ -78,7 +78,7 @@ def record_ack_latency(client: redis.Redis, seconds: float) -> None:
         pipe.hincrbyfloat(KEY, "sum", seconds)
         pipe.execute()
     except redis.RedisError as error:
-        log.warning("acknowledgement latency not recorded: %s", error)
+        log.debug("acknowledgement latency not recorded: %s", error)
 
 
 def read_ack_latency(client: redis.Redis) -> LatencyCounts:

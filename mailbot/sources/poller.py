@@ -19,6 +19,7 @@ from sqlalchemy import select
 from mailbot.locks import Lease
 from mailbot.observability.freshness import mark_mailbox_current
 from mailbot.observability.logs import add_log_fields, log_fields
+from mailbot.observability.redis_client import quick_client
 from mailbot.queue import enqueue_processing
 from mailbot.runtime import Runtime
 from mailbot.sources.imap_connect import connect_imap
@@ -212,7 +213,7 @@ class MailboxWatcher(threading.Thread):
                     if self._wait_for_mail(client, can_idle, wait):
                         break
                     if can_idle:  # the server said nothing came: still all stored
-                        mark_mailbox_current(self.runtime.redis, self.mailbox_id)
+                        mark_mailbox_current(quick_client(self.runtime.redis_url), self.mailbox_id)
                     wait = IDLE_WAKE_SECONDS
                     if time.monotonic() - synced_at > resync_after:
                         break
@@ -229,7 +230,7 @@ class MailboxWatcher(threading.Thread):
             )
             record_sync_result(self.runtime, self.mailbox_id, None)
             if settled(client, folder, report.uidnext):
-                mark_mailbox_current(self.runtime.redis, self.mailbox_id)
+                mark_mailbox_current(quick_client(self.runtime.redis_url), self.mailbox_id)
                 return
             log.info("mailbox %s: mail arrived during the sync, syncing again", mailbox.name)
             if not self.lease.renew():

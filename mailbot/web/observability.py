@@ -8,9 +8,7 @@ monitoring network at the reverse proxy where even that is too much.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 
-import redis
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -18,22 +16,12 @@ from sqlalchemy import text
 
 from mailbot.observability.figures import load_figures
 from mailbot.observability.metrics import exposition
+from mailbot.observability.redis_client import quick_client
 from mailbot.web.store import runtime
 
 log = logging.getLogger("mailbot.web")
 
 bp = Blueprint("observability", __name__)
-
-# A probe must answer within its own timeout (Kubernetes' default is 1 s, most load
-# balancers' a few): a Redis that hangs is down, not a reason to hang with it.
-REDIS_TIMEOUT_SECONDS = 2.0
-
-
-@lru_cache(maxsize=8)
-def probe_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-    )
 
 
 @bp.route("/healthz")
@@ -55,7 +43,7 @@ def readyz() -> ResponseReturnValue:
 @bp.route("/metrics")
 def metrics() -> ResponseReturnValue:
     current = runtime()
-    client = probe_client(current.redis_url)
+    client = quick_client(current.redis_url)
     return Response(exposition(lambda: load_figures(current, client)), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -71,7 +59,7 @@ def _check_store() -> str:
 
 def _check_redis() -> str:
     try:
-        probe_client(runtime().redis_url).ping()
+        quick_client(runtime().redis_url).ping()
         return "ok"
     except Exception as error:  # connection refused, timeout, a private Redis that will not start
         log.warning("readyz: Redis does not answer: %s", error)
