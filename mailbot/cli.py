@@ -4,7 +4,6 @@ errors go to stderr, and errors exit non-zero."""
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -22,6 +21,7 @@ from mailbot.contact_commands import contacts, split_command
 from mailbot.delivery_commands import delivery
 from mailbot.faq_commands import faq
 from mailbot.handoff_commands import handoff
+from mailbot.observability.logs import setup_logging
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.sla_commands import sla
 from mailbot.store.db import engine_for
@@ -31,13 +31,10 @@ from mailbot.web.commands import admin
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("rq.worker", "imapclient", "aiosmtpd", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        setup_logging(verbose)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def _runtime() -> Runtime:

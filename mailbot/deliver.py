@@ -13,10 +13,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from mailbot import outbox
+from mailbot.observability.ack_latency import arrival_of, record_ack_latency
+from mailbot.observability.logs import log_fields
+from mailbot.observability.redis_client import quick_client
 from mailbot.runtime import Runtime
 from mailbot.senders import SENDERS, PermanentFailure, TemporaryFailure
-from mailbot.store.models import OutboxEntry
+from mailbot.store.models import OutboxEntry, Ticket
+from mailbot.timeutil import as_utc, utcnow
 
 log = logging.getLogger("mailbot.outbox")
 
@@ -31,9 +37,10 @@ class Delivery:
 class Handover:
     """What a sender reports to, message by message."""
 
-    def __init__(self, runtime: Runtime, token: str) -> None:
+    def __init__(self, runtime: Runtime, token: str, refs: dict[int, str] | None = None) -> None:
         self.runtime = runtime
         self.token = token
+        self.refs = refs or {}  # ticket id -> ref, for the log lines
         self.begun: set[int] = set()
         self.results: dict[int, Delivery] = {}
 
@@ -49,16 +56,14 @@ class Handover:
     def done(
         self, entry: OutboxEntry, failure: Exception | None = None, external_id: str | None = None
     ) -> None:
+        with log_fields(outbox_id=entry.id, ticket_ref=self.refs.get(entry.ticket_id or 0)):
+            self._done(entry, failure, external_id)
+
+    def _done(self, entry: OutboxEntry, failure: Exception | None, external_id: str | None) -> None:
+        if failure is None and entry.id in self.begun:
+            self._sent(entry, external_id)
+            return
         with self.runtime.sessions.begin() as session:
-            if failure is None and entry.id in self.begun:
-                # The common case, in one conditional statement.
-                sent = outbox.mark_sent(session, entry, self.token, external_id)
-                if sent:
-                    log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
-                else:
-                    log.warning("outbox %s (%s): claim lost, result dropped", entry.id, entry.key)
-                self.results[entry.id] = Delivery(entry.id, "sent" if sent else "skipped")
-                return
             row = session.get(OutboxEntry, entry.id, with_for_update=True)
             assert row is not None
             if not outbox.still_held(row, self.token):
@@ -68,6 +73,22 @@ class Handover:
                 self.results[entry.id] = Delivery(row.id, "skipped")
                 return
             self.results[entry.id] = _record(session, row, failure, handed_over=entry.id in self.begun)
+
+    def _sent(self, entry: OutboxEntry, external_id: str | None) -> None:
+        """The common case, in one conditional statement."""
+        arrived_at = None
+        with self.runtime.sessions.begin() as session:
+            sent = outbox.mark_sent(session, entry, self.token, external_id)
+            if sent:
+                log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
+                if entry.kind == "ack" and entry.ticket_id:
+                    arrived_at = arrival_of(session, entry.ticket_id, as_utc(entry.created_at))
+            else:
+                log.warning("outbox %s (%s): claim lost, result dropped", entry.id, entry.key)
+        self.results[entry.id] = Delivery(entry.id, "sent" if sent else "skipped")
+        if arrived_at is not None:
+            # After the commit: only a send that is on record is counted.
+            record_ack_latency(quick_client(self.runtime.redis_url), (utcnow() - arrived_at).total_seconds())
 
 
 def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over: bool) -> Delivery:
@@ -90,19 +111,29 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> list[Delivery]:
     claim_ttl = timedelta(seconds=runtime.settings.outbox_claim_ttl_seconds)
     with runtime.sessions.begin() as session:
         claimed = [e for e in (outbox.claim(session, i, token, claim_ttl) for i in outbox_ids) if e]
+        ticket_ids = {e.ticket_id for e in claimed if e.ticket_id}
+        refs: dict[int, str] = {}
+        if ticket_ids:
+            refs = {
+                tid: ref
+                for tid, ref in session.execute(
+                    select(Ticket.id, Ticket.ref).where(Ticket.id.in_(ticket_ids))
+                )
+            }
     results = {i: Delivery(i, "skipped") for i in outbox_ids}
     groups: dict[tuple[str, int | None], list[OutboxEntry]] = defaultdict(list)
     for entry in claimed:
         groups[(entry.channel, entry.mailbox_id)].append(entry)
     for (channel, _), entries in groups.items():
-        handover = Handover(runtime, token)
+        handover = Handover(runtime, token, refs)
         send = SENDERS.get(channel)
         try:
             if send is None:
                 raise PermanentFailure(f"no sender for channel {channel!r}")
             # No transaction is open while talking to the far end: SQLite would hold
             # its write lock for the whole conversation.
-            send(runtime, entries, handover)
+            with log_fields(channel=channel):
+                send(runtime, entries, handover)
         except (PermanentFailure, TemporaryFailure) as failure:
             for entry in entries:
                 if entry.id not in handover.results:

@@ -8,6 +8,7 @@ import redis
 
 from mailbot.customers.lookup import enqueue_due_lookups, run_lookups
 from mailbot.deliver import deliver_many
+from mailbot.observability.logs import log_fields
 from mailbot.pipeline.process import Addresses, process_inbound
 from mailbot.queue import enqueue_delivery
 from mailbot.runtime import Runtime, current_runtime
@@ -26,7 +27,8 @@ def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
     with runtime.sessions() as session:
         addresses = Addresses.load(session)  # once per batch: mailboxes rarely change
     for inbound_id in inbound_ids:
-        outcome = process_inbound(runtime, inbound_id, addresses)
+        with log_fields(inbound_id=inbound_id):
+            outcome = process_inbound(runtime, inbound_id, addresses)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         promised += outcome.outbox_ids
         notifications += outcome.notify_ids

@@ -19,6 +19,7 @@ from mailbot.config import Settings
 from mailbot.faq.suggestions import suggest_for_ticket
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
+from mailbot.observability.logs import add_log_fields
 from mailbot.outbox import mark_bounced
 from mailbot.phones import region_for
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
@@ -109,6 +110,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
         if taken is None:
             return Outcome(inbound_id, "skipped")
         attempts, raw, last_error, channel_type, channel_id = taken
+        add_log_fields(inbound_id=inbound_id, channel=channel_type)
         if attempts > MAX_ATTEMPTS:
             inbound = session.get(Inbound, inbound_id)
             assert inbound is not None
@@ -144,6 +146,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
     except Exception as error:
         log.exception("inbound %s: filing failed", inbound_id)
         return _record_failure(runtime, inbound_id, f"{type(error).__name__}: {error}")
+    add_log_fields(ticket_ref=outcome.ticket_ref)
     log.info(
         "inbound %s: %s %s ticket=%s (%s)",
         inbound_id,

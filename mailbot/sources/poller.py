@@ -17,6 +17,9 @@ from imapclient import IMAPClient
 from sqlalchemy import select
 
 from mailbot.locks import Lease
+from mailbot.observability.freshness import mark_mailbox_current
+from mailbot.observability.logs import add_log_fields, log_fields
+from mailbot.observability.redis_client import quick_client
 from mailbot.queue import enqueue_processing
 from mailbot.runtime import Runtime
 from mailbot.sources.imap_connect import connect_imap
@@ -139,6 +142,10 @@ class MailboxWatcher(threading.Thread):
         self.handoff = Handoff(runtime)
 
     def run(self) -> None:
+        with log_fields(mailbox_id=self.mailbox_id, channel="email"):
+            self._run()
+
+    def _run(self) -> None:
         failures = 0
         redis_lost = False
         while not self.stop.is_set():
@@ -186,6 +193,7 @@ class MailboxWatcher(threading.Thread):
         if mailbox is None or not mailbox.enabled:
             self.stop.wait(POLL_SECONDS)
             return
+        add_log_fields(mailbox=mailbox.name)
         client = connect_imap(mailbox, self.runtime.settings.secret_key)
         try:
             can_idle = client.has_capability("IDLE")
@@ -204,6 +212,8 @@ class MailboxWatcher(threading.Thread):
                         return
                     if self._wait_for_mail(client, can_idle, wait):
                         break
+                    if can_idle:  # the server said nothing came: still all stored
+                        mark_mailbox_current(quick_client(self.runtime.redis_url), self.mailbox_id)
                     wait = IDLE_WAKE_SECONDS
                     if time.monotonic() - synced_at > resync_after:
                         break
@@ -220,6 +230,7 @@ class MailboxWatcher(threading.Thread):
             )
             record_sync_result(self.runtime, self.mailbox_id, None)
             if settled(client, folder, report.uidnext):
+                mark_mailbox_current(quick_client(self.runtime.redis_url), self.mailbox_id)
                 return
             log.info("mailbox %s: mail arrived during the sync, syncing again", mailbox.name)
             if not self.lease.renew():

@@ -107,6 +107,8 @@ class Inbound(Base):
     """A raw message exactly as a source delivered it, stored before anything else happens."""
 
     __tablename__ = "inbound"
+    # /metrics counts by these without reading the rows (and their raw bytes).
+    __table_args__ = (Index("ix_inbound_channel_status_verdict", "channel", "status", "verdict"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # mailbox + folder + UIDVALIDITY + UID for IMAP; channel + event id for webhooks.
@@ -224,6 +226,8 @@ class Ticket(Base):
     # cross-channel dedupe reads one contact's recently active tickets; the prior context
     # one contact's newest tickets (migration 0016: a customer may have thousands).
     __table_args__ = (
+        # /metrics counts SLA breaches by the deadline and the first reply.
+        Index("ix_tickets_first_response_due_at", "first_response_due_at", "first_response_at"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
         Index("ix_tickets_contact_id_updated_at", "contact_id", "updated_at"),
         Index("ix_tickets_contact_id_created_at_id", "contact_id", "created_at", "id"),
@@ -348,6 +352,8 @@ class OutboxEntry(Base):
     """One thing we promised to send. The unique key makes 'exactly once' hold."""
 
     __tablename__ = "outbox"
+    # /metrics counts acknowledgements by channel and status.
+    __table_args__ = (Index("ix_outbox_kind_channel_status", "kind", "channel", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. ack:MB-7K3Q9P

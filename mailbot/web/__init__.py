@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         forms,
         handoffs,
         mailboxes,
+        observability,
         rules_admin,
         sla_admin,
         store,
@@ -109,6 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         faq_admin.bp,
         api_tokens.bp,
         api_views.bp,
+        observability.bp,
     ):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)

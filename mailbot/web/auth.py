@@ -44,8 +44,12 @@ SESSION_PREFIX = "mailbot:panel:session"
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
 # Customers and platforms, not panel users: webhooks prove themselves by their
 # signatures, the public forms by their CSRF token and rate limit, the feedback links
-# (faq/links.py) by their HMAC signatures.
-PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms", "feedback"})
+# (faq/links.py) by their HMAC signatures; probes and Prometheus (web/observability.py)
+# read no customer data.
+PUBLIC_BLUEPRINTS = frozenset({"webhooks", "forms", "feedback", "observability"})
+# Never a panel session to load: no Redis round trip, and a probe must answer (503)
+# while Redis is down instead of failing on the session lookup.
+SESSIONLESS_BLUEPRINTS = frozenset({"webhooks", "observability"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +62,7 @@ def load_user() -> None:
     g.user = None
     # The REST API authenticates every request by its bearer token (mailbot/api), also
     # the ones no route matches: a 404 or 405 there is the API's JSON, never the login page.
-    if request.blueprint == "webhooks" or request.path.startswith(API_PATH):
+    if request.blueprint in SESSIONLESS_BLUEPRINTS or request.path.startswith(API_PATH):
         return  # a platform or an API client never has a panel session: no Redis round trip
     sid = session.get("sid")
     if not isinstance(sid, str):
@@ -99,7 +103,16 @@ def admin_required(view: F) -> F:
 
 def _safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would make a phishing link look like ours.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read a backslash as a slash and drop tabs and newlines from URLs (WHATWG URL
+    # standard), so "/\\evil.test" and "/\t/evil.test" would lead off the site: refused too.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("dashboard.index")
 

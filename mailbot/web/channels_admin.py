@@ -37,13 +37,28 @@ from mailbot.web.store import db, runtime
 bp = Blueprint("channels_admin", __name__)
 
 
+# Options that are shared secrets (Meta's webhook verification handshake compares the
+# verify_token): shown as KEPT, and KEPT sent back keeps the stored value.
+SECRET_OPTIONS = frozenset({"verify_token"})
+KEPT = "(kept)"
+
+
+def shown_options(channel: Channel) -> dict[str, str]:
+    return {k: KEPT if k in SECRET_OPTIONS and v else v for k, v in channel_options(channel).items()}
+
+
+def kept_options(submitted: dict[str, str], channel: Channel) -> dict[str, str]:
+    stored = channel_options(channel)
+    return {k: stored.get(k, "") if k in SECRET_OPTIONS and v == KEPT else v for k, v in submitted.items()}
+
+
 def snapshot(channel: Channel) -> dict[str, Any]:
     """For the audit log: every setting, of a secret only whether it is set."""
     return {
         "type": channel.type,
         "name": channel.name,
         "api_base": channel.api_base,
-        "options": channel_options(channel),
+        "options": {k: "set" if k in SECRET_OPTIONS else v for k, v in channel_options(channel).items()},
         "enabled": channel.enabled,
         "secret": "set" if channel.secret else "not set",
         "token": "set" if channel.token else "not set",
@@ -94,7 +109,7 @@ def _render_form(
     body = render_template(
         "panel/channel_form.html",
         channel=channel,
-        options="\n".join(f"{k}={v}" for k, v in channel_options(channel).items()) if channel else "",
+        options="\n".join(f"{k}={v}" for k, v in shown_options(channel).items()) if channel else "",
         masks={"secret": _masked(channel.secret), "token": _masked(channel.token)} if channel else {},
         url=public_url(webhook_path(channel.type, channel.name)) if channel else None,
         types=CHANNEL_TYPES,
@@ -145,7 +160,8 @@ def update(channel_id: int) -> ResponseReturnValue:
     try:
         form = _spec_from_form()
         # Type and name make the webhook URL the platform calls: they do not change.
-        spec = ChannelSpec(channel.type, channel.name, form.secret, form.token, form.api_base, form.options)
+        options = kept_options(form.options, channel)
+        spec = ChannelSpec(channel.type, channel.name, form.secret, form.token, form.api_base, options)
         validate_spec(spec, secret_stored=bool(channel.secret))
         apply_spec(channel, spec, runtime().settings.secret_key)
     except ChannelConfigError as error:

@@ -23,6 +23,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mailbot.channels import config_of, find_channel
+from mailbot.observability.logs import log_fields
 from mailbot.sources.webhook_intake import store_events
 from mailbot.web.store import db, runtime
 from webhooks import CHANNEL_TYPES, ChannelConfig, Rejected, Reply, WebhookRequest, load_channel_types
@@ -89,6 +90,11 @@ def _respond(reply: Reply) -> Response:
 
 @bp.route("/webhooks/<channel_type>/<name>", methods=["GET", "POST"])
 def receive(channel_type: str, name: str) -> Response:
+    with log_fields(channel=channel_type):
+        return _receive(channel_type, name)
+
+
+def _receive(channel_type: str, name: str) -> Response:
     load_channel_types()
     kind = CHANNEL_TYPES.get(channel_type)
     if kind is None or channel_type == "form":

@@ -72,3 +72,23 @@ def test_the_connection_test_shows_the_platforms_answer(admin_client: FlaskClien
         channel = _channel(session, "help")
         page = post(admin_client, f"/channels/{channel.id}/test").get_data(as_text=True)
     assert f"{api.base('slack')} answered HTTP" in page  # the server's own answer, shown
+
+
+def test_a_verify_token_is_never_shown_and_kept_unless_replaced(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    form = {"type": "whatsapp", "name": "wa", "secret": "meta-app-secret-1", "token": "page-token-2"}
+    response = post(
+        admin_client, "/channels/new", {**form, "options": "phone_number_id=1555\nverify_token=vt-secret-3"}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    channel = _channel(session, "wa")
+    page = admin_client.get(f"/channels/{channel.id}").get_data(as_text=True)
+    assert "vt-secret-3" not in page and "verify_token=(kept)" in page
+    assert "vt-secret-3" not in admin_client.get("/audit").get_data(as_text=True)
+
+    # The form sent back as shown keeps it; a new value replaces it.
+    post(admin_client, f"/channels/{channel.id}", {"options": "phone_number_id=1555\nverify_token=(kept)"})
+    assert '"verify_token": "vt-secret-3"' in _channel(session, "wa").options
+    post(admin_client, f"/channels/{channel.id}", {"options": "phone_number_id=1555\nverify_token=vt-new-4"})
+    assert '"verify_token": "vt-new-4"' in _channel(session, "wa").options
