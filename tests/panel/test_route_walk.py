@@ -30,7 +30,7 @@ from tests.panel.seed import add_failed_outbox, add_quarantined, add_ticket
 
 # Reachable without a panel session, each for a reason: the login page itself, static
 # files, machines' probes and Prometheus, platforms' webhooks (signed), customers' forms
-# (CSRF token and rate limit), the API's own description (the rest of the API needs a token).
+# (CSRF token and rate limit), their signed feedback links, the API's own description (the rest of the API needs a token).
 PUBLIC = {
     "auth.login",
     "static",
@@ -41,6 +41,8 @@ PUBLIC = {
     "forms.contact",
     "forms.callback",
     "api.openapi_document",
+    "feedback.faq_answer",
+    "feedback.satisfaction_answer",
 }
 # The REST API: a bearer token with a scope (tests/api/test_auth.py checks the scopes).
 BEARER = {
@@ -49,6 +51,7 @@ BEARER = {
     "api.update_ticket",
     "api.list_messages",
     "api.create_message",
+    "api.create_handoff",
 }
 # Any logged-in user: agents read everything and work tickets, contacts and failures.
 AGENT_ROUTES = {
@@ -84,6 +87,14 @@ AGENT_ROUTES = {
     "templates_admin.preview",  # renders a draft, saves nothing
     "rules_admin.index",
     "api_tokens.index",
+    "canned_admin.index",
+    "canned_admin.submit",
+    "canned_admin.import_lines",
+    "canned_admin.delete",
+    "handoffs.create",
+    "faq_admin.index",
+    "faq_admin.edit",
+    "sla_admin.index",
 }
 # Administrators only: every change of configuration, and the audit log.
 ADMIN_ROUTES = {
@@ -102,6 +113,14 @@ ADMIN_ROUTES = {
     "rules_admin.submit",  # saving; a dry run (action absent) is an agent's too
     "api_tokens.create",
     "api_tokens.revoke",
+    "deliveries.add",
+    "deliveries.remove",
+    "faq_admin.import_entries",
+    "faq_admin.save_phones",
+    "faq_admin.save",
+    "faq_admin.mark_reviewed",
+    "faq_admin.delete",
+    "sla_admin.save",
 }
 # What an admin-only POST carries to reach its role check (the rules page runs dry runs
 # for agents and saves only for admins).
@@ -226,6 +245,12 @@ def seeded(app: Flask, session: Session) -> Seeded:
         "name": ["contact"],
         "channel_type": ["generic"],
         "filename": ["panel.css"],
+        "response_id": ["1"],
+        "entry_id": ["no-such-entry"],
+        "target_id": ["1"],
+        "answer": ["yes"],
+        "score": ["5"],
+        "signature": ["not-a-signature"],
     }
     session.commit()
     return Seeded(values=values, forbidden=forbidden)
