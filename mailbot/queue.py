@@ -15,18 +15,23 @@ INBOUND_QUEUE = "inbound"
 OUTBOX_QUEUE = "outbox"
 # Customer-data lookups owed to filed tickets: last, they fill in context, nobody waits.
 LOOKUP_QUEUE = "lookups"
+# History a newly added mailbox imports (never acknowledged): behind live mail, so a
+# large import does not delay the answer to anyone writing now (issue 11).
+HISTORY_QUEUE = "history"
 # Workers take outbox jobs first: during a backlog of inbound mail, acknowledgements for
 # what is already filed still go out at once.
-QUEUE_NAMES = (OUTBOX_QUEUE, INBOUND_QUEUE, LOOKUP_QUEUE)
+QUEUE_NAMES = (OUTBOX_QUEUE, INBOUND_QUEUE, HISTORY_QUEUE, LOOKUP_QUEUE)
+# The queues whose jobs carry inbound row ids (recovery and working sets read both).
+PROCESSING_QUEUES = (INBOUND_QUEUE, HISTORY_QUEUE)
 
 
 def queue(runtime: Runtime, name: str) -> Queue:
     return Queue(name, connection=runtime.redis)
 
 
-def enqueue_processing(runtime: Runtime, inbound_ids: list[int]) -> None:
+def enqueue_processing(runtime: Runtime, inbound_ids: list[int], *, history: bool = False) -> None:
     if inbound_ids:
-        queue(runtime, INBOUND_QUEUE).enqueue(
+        queue(runtime, HISTORY_QUEUE if history else INBOUND_QUEUE).enqueue(
             "mailbot.jobs.process_inbound_batch", inbound_ids, job_timeout=600
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from mailbot.jobs import CLOCK, process_inbound_batch
 from mailbot.pipeline.batch import FILING_CHUNK
+from mailbot.queue import HISTORY_QUEUE, INBOUND_QUEUE, queue
 from mailbot.stage_timings import STAGE_TIMINGS_ENV, read_stage_timings
 from mailbot.store.models import Inbound
 from tests.fixtures.mail import Desk
@@ -118,3 +119,32 @@ def test_stage_timings_reach_redis_when_asked(desk: Desk, support, monkeypatch: 
     timings = read_stage_timings(desk.runtime)
     assert {"claim", "parse", "file (one transaction)"} <= set(timings)
     assert all(seconds > 0 and calls >= 1 for seconds, calls in timings.values())
+
+
+def test_live_mail_is_filed_before_the_history_a_new_mailbox_imports(desk: Desk, support) -> None:
+    archive_user, archive_password = desk.add_mailbox("archive", "archive@acme.test")
+    client = desk.dovecot.connect(archive_user, archive_password)
+    try:
+        for n in range(30):  # dated last year: history, imported and never answered
+            mail = customer_mail(f"old-{n}@mail.gmail.test", sender=f"Old {n} <old{n}@gmail.test>")
+            client.append("INBOX", mail, msg_time=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    finally:
+        client.logout()
+    desk.dovecot.append(*support, customer_mail("now@mail.gmail.test", sender="Now <now@gmail.test>"))
+
+    desk.poll()
+    with desk.runtime.sessions() as session:
+        live = session.scalars(select(Inbound.id).where(Inbound.may_acknowledge.is_(True))).all()
+    assert len(live) == 1
+    assert queue(desk.runtime, INBOUND_QUEUE).count == 1
+    assert queue(desk.runtime, HISTORY_QUEUE).count >= 1
+
+    desk.work()
+
+    rows = inbound_rows(desk.runtime)
+    assert {row.status for row in rows} == {"processed"}
+    [now] = [row for row in rows if row.may_acknowledge]
+    assert now.processed_at is not None
+    assert all(now.processed_at <= row.processed_at for row in rows if row.processed_at is not None)
+    [ack] = outbox_rows(desk.runtime)  # history is never acknowledged
+    assert ack.to_address == "now@gmail.test"
