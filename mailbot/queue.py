@@ -29,9 +29,21 @@ def queue(runtime: Runtime, name: str) -> Queue:
     return Queue(name, connection=runtime.redis)
 
 
+# History goes in small jobs: a worker looks at the live queue again after each one, so
+# live mail waits for at most one small job, not for an IMAP batch of history.
+HISTORY_JOB_SIZE = 20
+
+
 def enqueue_processing(runtime: Runtime, inbound_ids: list[int], *, history: bool = False) -> None:
-    if inbound_ids:
-        queue(runtime, HISTORY_QUEUE if history else INBOUND_QUEUE).enqueue(
+    if history:
+        for start in range(0, len(inbound_ids), HISTORY_JOB_SIZE):
+            queue(runtime, HISTORY_QUEUE).enqueue(
+                "mailbot.jobs.process_inbound_batch",
+                inbound_ids[start : start + HISTORY_JOB_SIZE],
+                job_timeout=600,
+            )
+    elif inbound_ids:
+        queue(runtime, INBOUND_QUEUE).enqueue(
             "mailbot.jobs.process_inbound_batch", inbound_ids, job_timeout=600
         )
 
