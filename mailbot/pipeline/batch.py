@@ -52,8 +52,9 @@ from webhooks import ChannelConfig, UnreadableEvent
 log = logging.getLogger("mailbot.pipeline")
 
 # Rows filed per transaction. It bounds how long a chunk holds SQLite's write lock (a
-# webhook's INSERT waits behind it) and how much filing a killed worker throws away.
-FILING_CHUNK = 50
+# webhook's INSERT and the delivery bookkeeping wait behind it), how much filing a killed
+# worker throws away, and how long the first customers of a job wait for their answer.
+FILING_CHUNK = 10
 
 
 @dataclass(frozen=True)
