@@ -2,7 +2,8 @@
 
 Rows are delivered in batches, so a sender can reuse one connection for many messages;
 each row still goes through claimed -> sending -> sent on its own (see outbox.py), and
-its result is committed as soon as it is known.
+its result is committed as soon as it is known, at the latest together with the next
+row's `sending`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailbot import outbox
 from mailbot.observability.ack_latency import arrival_of, record_ack_latency
@@ -35,7 +37,12 @@ class Delivery:
 
 
 class Handover:
-    """What a sender reports to, message by message."""
+    """What a sender reports to, message by message.
+
+    A message the far end accepted is recorded `sent` in the same transaction that marks
+    the next one `sending` (or by `finish`): one commit per message instead of two, and
+    the order of the two facts is kept, so a crash still leaves at most the message then
+    on the wire in doubt."""
 
     def __init__(self, runtime: Runtime, token: str, refs: dict[int, str] | None = None) -> None:
         self.runtime = runtime
@@ -43,15 +50,19 @@ class Handover:
         self.refs = refs or {}  # ticket id -> ref, for the log lines
         self.begun: set[int] = set()
         self.results: dict[int, Delivery] = {}
+        self._accepted: tuple[OutboxEntry, str | None] | None = None
+        self._latencies: list[float] = []  # ack latencies to publish once committed
 
     def begin(self, entry: OutboxEntry) -> bool:
         """Called right before the message is handed over (SMTP DATA). False: the claim
         was lost to another worker, and the sender must not hand it over."""
         with self.runtime.sessions.begin() as session:
-            if not outbox.mark_sending(session, entry.id, self.token):
-                return False
-        self.begun.add(entry.id)
-        return True
+            self._record_accepted(session)
+            held = outbox.mark_sending(session, entry.id, self.token)
+        self._committed()
+        if held:
+            self.begun.add(entry.id)
+        return held
 
     def done(
         self, entry: OutboxEntry, failure: Exception | None = None, external_id: str | None = None
@@ -60,35 +71,57 @@ class Handover:
             self._done(entry, failure, external_id)
 
     def _done(self, entry: OutboxEntry, failure: Exception | None, external_id: str | None) -> None:
-        if failure is None and entry.id in self.begun:
-            self._sent(entry, external_id)
+        if failure is None and entry.id in self.begun and self._accepted is None:
+            self._accepted = (entry, external_id)  # recorded by the next begin(), or finish()
             return
         with self.runtime.sessions.begin() as session:
-            row = session.get(OutboxEntry, entry.id, with_for_update=True)
-            assert row is not None
-            if not outbox.still_held(row, self.token):
-                # Our claim expired and another worker took the row over: its result is
-                # the one that counts, whatever happened here.
-                log.warning("outbox %s (%s): claim lost, result dropped", row.id, row.key)
-                self.results[entry.id] = Delivery(row.id, "skipped")
-                return
-            self.results[entry.id] = _record(session, row, failure, handed_over=entry.id in self.begun)
-
-    def _sent(self, entry: OutboxEntry, external_id: str | None) -> None:
-        """The common case, in one conditional statement."""
-        arrived_at = None
-        with self.runtime.sessions.begin() as session:
-            sent = outbox.mark_sent(session, entry, self.token, external_id)
-            if sent:
-                log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
-                if entry.kind == "ack" and entry.ticket_id:
-                    arrived_at = arrival_of(session, entry.ticket_id, as_utc(entry.created_at))
+            self._record_accepted(session)
+            if failure is None and entry.id in self.begun:
+                self._mark_sent(session, entry, external_id)
             else:
-                log.warning("outbox %s (%s): claim lost, result dropped", entry.id, entry.key)
+                self._record_failure(session, entry, failure)
+        self._committed()
+
+    def finish(self) -> None:
+        """Record what is still only known here; the sender is done with its entries."""
+        if self._accepted is not None:
+            with self.runtime.sessions.begin() as session:
+                self._record_accepted(session)
+            self._committed()
+
+    def _committed(self) -> None:
+        self._accepted = None
+        # After the commit: only a send that is on record is counted.
+        for seconds in self._latencies:
+            record_ack_latency(quick_client(self.runtime.redis_url), seconds)
+        self._latencies = []
+
+    def _record_accepted(self, session: Session) -> None:
+        if self._accepted is not None:
+            self._mark_sent(session, *self._accepted)
+
+    def _mark_sent(self, session: Session, entry: OutboxEntry, external_id: str | None) -> None:
+        sent = outbox.mark_sent(session, entry, self.token, external_id)
+        if sent:
+            log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
+            if entry.kind == "ack" and entry.ticket_id:
+                arrived_at = arrival_of(session, entry.ticket_id, as_utc(entry.created_at))
+                if arrived_at is not None:
+                    self._latencies.append((utcnow() - arrived_at).total_seconds())
+        else:
+            log.warning("outbox %s (%s): claim lost, result dropped", entry.id, entry.key)
         self.results[entry.id] = Delivery(entry.id, "sent" if sent else "skipped")
-        if arrived_at is not None:
-            # After the commit: only a send that is on record is counted.
-            record_ack_latency(quick_client(self.runtime.redis_url), (utcnow() - arrived_at).total_seconds())
+
+    def _record_failure(self, session: Session, entry: OutboxEntry, failure: Exception | None) -> None:
+        row = session.get(OutboxEntry, entry.id, with_for_update=True)
+        assert row is not None
+        if not outbox.still_held(row, self.token):
+            # Our claim expired and another worker took the row over: its result is
+            # the one that counts, whatever happened here.
+            log.warning("outbox %s (%s): claim lost, result dropped", row.id, row.key)
+            self.results[entry.id] = Delivery(row.id, "skipped")
+            return
+        self.results[entry.id] = _record(session, row, failure, handed_over=entry.id in self.begun)
 
 
 def _record(session, row: OutboxEntry, failure: Exception | None, *, handed_over: bool) -> Delivery:
@@ -110,7 +143,7 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> list[Delivery]:
     token = secrets.token_hex(16)
     claim_ttl = timedelta(seconds=runtime.settings.outbox_claim_ttl_seconds)
     with runtime.sessions.begin() as session:
-        claimed = [e for e in (outbox.claim(session, i, token, claim_ttl) for i in outbox_ids) if e]
+        claimed = outbox.claim_many(session, outbox_ids, token, claim_ttl)
         ticket_ids = {e.ticket_id for e in claimed if e.ticket_id}
         refs: dict[int, str] = {}
         if ticket_ids:
@@ -128,12 +161,15 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> list[Delivery]:
         handover = Handover(runtime, token, refs)
         send = SENDERS.get(channel)
         try:
-            if send is None:
-                raise PermanentFailure(f"no sender for channel {channel!r}")
-            # No transaction is open while talking to the far end: SQLite would hold
-            # its write lock for the whole conversation.
-            with log_fields(channel=channel):
-                send(runtime, entries, handover)
+            try:
+                if send is None:
+                    raise PermanentFailure(f"no sender for channel {channel!r}")
+                # No transaction is open while talking to the far end: SQLite would hold
+                # its write lock for the whole conversation.
+                with log_fields(channel=channel):
+                    send(runtime, entries, handover)
+            finally:
+                handover.finish()  # the last accepted message, before any failure is recorded
         except (PermanentFailure, TemporaryFailure) as failure:
             for entry in entries:
                 if entry.id not in handover.results:

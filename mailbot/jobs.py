@@ -8,42 +8,47 @@ import redis
 
 from mailbot.customers.lookup import enqueue_due_lookups, run_lookups
 from mailbot.deliver import deliver_many
-from mailbot.observability.logs import log_fields
-from mailbot.pipeline.process import Addresses, process_inbound
+from mailbot.pipeline.batch import process_in_chunks
+from mailbot.pipeline.process import Addresses
 from mailbot.queue import enqueue_delivery
 from mailbot.runtime import Runtime, current_runtime
+from mailbot.stage_timings import StageClock
 
 log = logging.getLogger("mailbot.outbox")
 
 DELIVERY_GROUP = 20
+# This worker process's time per stage, published to Redis after each job when asked
+# (stage_timings.py).
+CLOCK = StageClock()
 
 
 def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
-    """One job per batch: rq's per-job overhead is paid once per batch, not per message."""
+    """One job per batch: rq's per-job overhead is paid once per batch, not per message,
+    and the batch is filed a chunk per transaction (pipeline/batch.py)."""
     runtime = current_runtime()
     counts: dict[str, int] = {}
-    promised: list[int] = []
     notifications: list[int] = []
-    with runtime.sessions() as session:
+    with CLOCK.stage("load addresses"), runtime.sessions() as session:
         addresses = Addresses.load(session)  # once per batch: mailboxes rarely change
-    for inbound_id in inbound_ids:
-        with log_fields(inbound_id=inbound_id):
-            outcome = process_inbound(runtime, inbound_id, addresses)
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        promised += outcome.outbox_ids
-        notifications += outcome.notify_ids
-        # Handed to the outbox queue every few messages: one SMTP connection serves
-        # the group, and the first customers of a large batch need not wait for the last.
-        if len(promised) >= DELIVERY_GROUP:
-            hand_to_outbox(runtime, promised)
-            promised = []
-    hand_to_outbox(runtime, promised)
+    for outcomes in process_in_chunks(runtime, inbound_ids, addresses, CLOCK):
+        promised: list[int] = []
+        for outcome in outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            promised += outcome.outbox_ids
+            notifications += outcome.notify_ids
+        # Handed to the outbox queue chunk by chunk: the first customers of a large batch
+        # need not wait for the last.
+        with CLOCK.stage("hand to outbox"):
+            for start in range(0, len(promised), DELIVERY_GROUP):
+                hand_to_outbox(runtime, promised[start : start + DELIVERY_GROUP])
     # After the acknowledgements, in jobs of their own: a webhook that times out or an
     # agent's mail server that refuses never delays what the customer was promised.
     for start in range(0, len(notifications), DELIVERY_GROUP):
         hand_to_outbox(runtime, notifications[start : start + DELIVERY_GROUP])
     # Customer-data lookups the batch owes: last, nobody waits for them.
-    enqueue_due_lookups(runtime)
+    with CLOCK.stage("enqueue lookups"):
+        enqueue_due_lookups(runtime)
+    CLOCK.publish(runtime)
     return counts
 
 
@@ -82,6 +87,8 @@ def deliver_outbox_batch(outbox_ids: list[int]) -> dict[str, int]:
     and the workers' due-work timer enqueues it then (see due_work.py)."""
     runtime = current_runtime()
     counts: dict[str, int] = {}
-    for result in deliver_many(runtime, outbox_ids):
-        counts[result.status] = counts.get(result.status, 0) + 1
+    with CLOCK.stage("deliver"):
+        for result in deliver_many(runtime, outbox_ids):
+            counts[result.status] = counts.get(result.status, 0) + 1
+    CLOCK.publish(runtime)
     return counts

@@ -17,18 +17,35 @@ OUTBOX_QUEUE = "outbox"
 LOOKUP_QUEUE = "lookups"
 # The SLA watchdog's runs (sla/schedule.py), put there on time by rq's scheduler.
 SLA_QUEUE = "sla"
+# History a newly added mailbox imports (never acknowledged): behind live mail, so a
+# large import does not delay the answer to anyone writing now (issue 11).
+HISTORY_QUEUE = "history"
 # Workers take outbox jobs first: during a backlog of inbound mail, acknowledgements for
 # what is already filed still go out at once. The watchdog comes before the inbound
 # backlog: a run is short, and an escalation late by the backlog's length is no use.
-QUEUE_NAMES = (OUTBOX_QUEUE, SLA_QUEUE, INBOUND_QUEUE, LOOKUP_QUEUE)
+QUEUE_NAMES = (OUTBOX_QUEUE, SLA_QUEUE, INBOUND_QUEUE, HISTORY_QUEUE, LOOKUP_QUEUE)
+# The queues whose jobs carry inbound row ids (recovery and working sets read both).
+PROCESSING_QUEUES = (INBOUND_QUEUE, HISTORY_QUEUE)
 
 
 def queue(runtime: Runtime, name: str) -> Queue:
     return Queue(name, connection=runtime.redis)
 
 
-def enqueue_processing(runtime: Runtime, inbound_ids: list[int]) -> None:
-    if inbound_ids:
+# History goes in small jobs: a worker looks at the live queue again after each one, so
+# live mail waits for at most one small job, not for an IMAP batch of history.
+HISTORY_JOB_SIZE = 20
+
+
+def enqueue_processing(runtime: Runtime, inbound_ids: list[int], *, history: bool = False) -> None:
+    if history:
+        for start in range(0, len(inbound_ids), HISTORY_JOB_SIZE):
+            queue(runtime, HISTORY_QUEUE).enqueue(
+                "mailbot.jobs.process_inbound_batch",
+                inbound_ids[start : start + HISTORY_JOB_SIZE],
+                job_timeout=600,
+            )
+    elif inbound_ids:
         queue(runtime, INBOUND_QUEUE).enqueue(
             "mailbot.jobs.process_inbound_batch", inbound_ids, job_timeout=600
         )

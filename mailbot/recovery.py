@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from mailbot import outbox
 from mailbot.queue import (
-    INBOUND_QUEUE,
     OUTBOX_QUEUE,
+    PROCESSING_QUEUES,
     enqueue_delivery,
     enqueue_processing,
     job_row_ids,
@@ -57,11 +57,11 @@ def recover_pending_work(
     # Read before the database, queues first: a job dequeued in between has either
     # finished (its rows are no longer selected) or is running, and says so in its
     # worker's working set, read next.
-    inbound_queued = _ids_queued(runtime, INBOUND_QUEUE)
+    inbound_queued = set().union(*(_ids_queued(runtime, name) for name in PROCESSING_QUEUES))
     outbox_queued = _ids_queued(runtime, OUTBOX_QUEUE)
     outbox_running = ids_in_progress(runtime, OUTBOX_QUEUE)
     if leave_running:
-        inbound_queued |= ids_in_progress(runtime, INBOUND_QUEUE)
+        inbound_queued |= set().union(*(ids_in_progress(runtime, name) for name in PROCESSING_QUEUES))
         outbox_queued |= outbox_running
     now = utcnow()
     with runtime.sessions.begin() as session:
@@ -72,15 +72,17 @@ def recover_pending_work(
             now=now,
         )
         outbox.release_orphaned_claims(session, outbox_running, now - max(min_age, ORPHAN_GRACE), now)
-        inbound_ids = [
-            row_id
-            for row_id in session.scalars(
-                select(Inbound.id)
+        waiting = [
+            (row_id, may_acknowledge)
+            for row_id, may_acknowledge in session.execute(
+                select(Inbound.id, Inbound.may_acknowledge)
                 .where(Inbound.status == InboundStatus.RECEIVED, Inbound.stored_at <= now - min_age)
                 .order_by(Inbound.id)
             )
             if row_id not in inbound_queued
         ]
+        inbound_ids = [row_id for row_id, live in waiting if live]
+        history_ids = [row_id for row_id, live in waiting if not live]
         outbox_ids = [
             row_id
             for row_id in session.scalars(
@@ -92,11 +94,13 @@ def recover_pending_work(
         ]
     for start in range(0, len(inbound_ids), BATCH):
         enqueue_processing(runtime, inbound_ids[start : start + BATCH])
+    for start in range(0, len(history_ids), BATCH):
+        enqueue_processing(runtime, history_ids[start : start + BATCH], history=True)
     for start in range(0, len(outbox_ids), BATCH):
         enqueue_delivery(runtime, outbox_ids[start : start + BATCH])
-    if inbound_ids or outbox_ids:
-        log.info("recovered %s inbound and %s outbox rows", len(inbound_ids), len(outbox_ids))
-    return len(inbound_ids), len(outbox_ids)
+    if waiting or outbox_ids:
+        log.info("recovered %s inbound and %s outbox rows", len(waiting), len(outbox_ids))
+    return len(waiting), len(outbox_ids)
 
 
 def enqueue_due_retries(runtime: Runtime) -> int:

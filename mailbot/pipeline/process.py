@@ -132,20 +132,20 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
             ),
         )
     except (UnparseableMessage, UnreadableEvent) as error:
-        return _record_quarantine(runtime, inbound_id, f"unparseable: {error}")
+        return record_quarantine(runtime, inbound_id, f"unparseable: {error}")
     except Exception as error:  # a parser bug must not stop the queue either
         log.exception("inbound %s: parser crashed", inbound_id)
-        return _record_failure(runtime, inbound_id, f"parser crashed: {error!r}")
+        return record_failure(runtime, inbound_id, f"parser crashed: {error!r}")
     try:
         with runtime.sessions.begin() as session:
             _serialise_sender(session, msg)
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
             if inbound is None or inbound.status != InboundStatus.RECEIVED:
                 return Outcome(inbound_id, "skipped")
-            outcome = _file_message(session, runtime, inbound, msg, addresses, channel)
+            outcome = file_message(session, runtime, inbound, msg, addresses, channel)
     except Exception as error:
         log.exception("inbound %s: filing failed", inbound_id)
-        return _record_failure(runtime, inbound_id, f"{type(error).__name__}: {error}")
+        return record_failure(runtime, inbound_id, f"{type(error).__name__}: {error}")
     add_log_fields(ticket_ref=outcome.ticket_ref)
     log.info(
         "inbound %s: %s %s ticket=%s (%s)",
@@ -164,11 +164,16 @@ def _serialise_sender(session: Session, msg: InboundMessage) -> None:
     (BEGIN IMMEDIATE, store/db.py); PostgreSQL gets a transaction-scoped advisory lock,
     released by the commit or by the connection dying with its worker."""
     if session.get_bind().dialect.name == "postgresql":
-        key = f"{msg.channel}:{msg.sender_address}"
+        key = sender_lock_key(msg)
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
-def _file_message(
+def sender_lock_key(msg: InboundMessage) -> str:
+    """What one sender's messages are serialised on (here and in batch.py)."""
+    return f"{msg.channel}:{msg.sender_address}"
+
+
+def file_message(
     session: Session,
     runtime: Runtime,
     inbound: Inbound,
@@ -616,7 +621,7 @@ def _quarantine(inbound: Inbound, error: str) -> None:
     inbound.processed_at = utcnow()
 
 
-def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
+def record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
     log.warning("inbound %s quarantined: %s", inbound_id, error)
     with runtime.sessions.begin() as session:
         inbound = session.get(Inbound, inbound_id)
@@ -625,7 +630,7 @@ def _record_quarantine(runtime: Runtime, inbound_id: int, error: str) -> Outcome
     return Outcome(inbound_id, "quarantined", reason=error)
 
 
-def _record_failure(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
+def record_failure(runtime: Runtime, inbound_id: int, error: str) -> Outcome:
     with runtime.sessions.begin() as session:
         inbound = session.get(Inbound, inbound_id)
         if inbound is None or inbound.status != InboundStatus.RECEIVED:

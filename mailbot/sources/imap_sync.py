@@ -52,10 +52,10 @@ def sync_folder(
     client: IMAPClient,
     mailbox: Mailbox,
     keep_alive: Callable[[], object] = lambda: None,
-    hand_over: Callable[[list[int]], object] | None = None,
+    hand_over: Callable[[list[int], list[int]], object] | None = None,
 ) -> SyncReport:
     """Store every message of the folder we do not hold yet, then `hand_over` the new
-    inbound ids (default: enqueue their processing)."""
+    inbound ids, live mail and history apart (default: enqueue their processing)."""
     folder = mailbox.imap_folder or "INBOX"
     report = SyncReport(mailbox=mailbox.name, folder=folder)
     selected = client.select_folder(folder)
@@ -117,15 +117,16 @@ def sync_folder(
     for batch in batches:
         fetched = _fetch(client, batch, suspects)
         with runtime.sessions.begin() as session:
-            new_ids = _store_batch(
+            new_ids, history_ids = _store_batch(
                 session, mailbox, folder, uidvalidity, batch, fetched, cutoff, report=report
             )
             _save_state(session, mailbox.id, folder, uidvalidity, max(batch))
         # Enqueued only once the rows are committed: durable before acknowledged.
         if hand_over is None:
             enqueue_processing(runtime, new_ids)
+            enqueue_processing(runtime, history_ids, history=True)
         else:
-            hand_over(new_ids)
+            hand_over(new_ids, history_ids)
         if keep_alive() is False:
             raise LeaseLost(f"mailbox {mailbox.name}: lease lost mid-sync; another poller goes on")
     if not missing:
@@ -255,8 +256,10 @@ def _store_batch(
     cutoff: datetime,
     *,
     report: SyncReport,
-) -> list[int]:
+) -> tuple[list[int], list[int]]:
+    """Store the batch; the ids of the new rows, live mail apart from history."""
     new_ids: list[int] = []
+    history_ids: list[int] = []
     for uid in batch:
         data = fetched.get(uid)
         if data is None:
@@ -293,9 +296,9 @@ def _store_batch(
         session.add(row)
         session.flush()
         if not held:
-            new_ids.append(row.id)
+            (new_ids if row.may_acknowledge else history_ids).append(row.id)
             report.new += 1
-    return new_ids
+    return new_ids, history_ids
 
 
 def _save_state(session, mailbox_id: int, folder: str, uidvalidity: int, uid: int) -> SyncState:

@@ -116,12 +116,17 @@ class Handoff:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.waiting: list[int] = []
+        self.waiting_history: list[int] = []
 
-    def __call__(self, inbound_ids: list[int]) -> None:
+    def __call__(self, inbound_ids: list[int], history_ids: list[int] | None = None) -> None:
         self.waiting += inbound_ids
+        self.waiting_history += history_ids or []
         if self.waiting:
             enqueue_processing(self.runtime, self.waiting)
             self.waiting = []
+        if self.waiting_history:
+            enqueue_processing(self.runtime, self.waiting_history, history=True)
+            self.waiting_history = []
 
 
 class MailboxWatcher(threading.Thread):

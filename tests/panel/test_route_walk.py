@@ -30,7 +30,8 @@ from tests.panel.seed import add_failed_outbox, add_quarantined, add_ticket
 
 # Reachable without a panel session, each for a reason: the login page itself, static
 # files, machines' probes and Prometheus, platforms' webhooks (signed), customers' forms
-# (CSRF token and rate limit), their signed feedback links, the API's own description (the rest of the API needs a token).
+# (CSRF token and rate limit) and signed feedback links, the API's own description (the
+# rest of the API needs a token).
 PUBLIC = {
     "auth.login",
     "static",

@@ -1,0 +1,150 @@
+"""A batch filed a chunk per transaction (pipeline/batch.py) decides as one by one would:
+messages of one chunk see each other, a retried row takes the careful path, and a row
+another job already filed is left alone."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from mailbot.jobs import CLOCK, process_inbound_batch
+from mailbot.pipeline.batch import FILING_CHUNK
+from mailbot.queue import HISTORY_QUEUE, INBOUND_QUEUE, queue
+from mailbot.stage_timings import STAGE_TIMINGS_ENV, read_stage_timings
+from mailbot.store.models import Inbound
+from tests.fixtures.mail import Desk
+from tests.fixtures.messages import customer_mail, inbound_rows, message_rows, outbox_rows
+
+pytestmark = pytest.mark.postgres
+
+
+def store_only(desk: Desk, user: str, password: str, mails: list[bytes]) -> list[int]:
+    """APPEND and poll; the ids of the stored rows, left `received` for the test to file
+    (the queued job is dropped)."""
+    for mail in mails:
+        desk.dovecot.append(user, password, mail)
+    desk.poll()
+    desk.runtime.redis.flushdb()
+    return [row.id for row in inbound_rows(desk.runtime)]
+
+
+def test_a_reply_and_a_duplicate_in_the_same_chunk_join_the_first_message(desk: Desk, support) -> None:
+    first = customer_mail("first@mail.gmail.test", subject="Pedido 4411 sin llegar")
+    reply = customer_mail(
+        "reply@mail.gmail.test",
+        subject="Re: Pedido 4411 sin llegar",
+        body="Os escribo otra vez: el pedido sigue sin llegar.",
+        extra_headers="In-Reply-To: <first@mail.gmail.test>\r\nReferences: <first@mail.gmail.test>\r\n",
+    )
+    other = customer_mail(
+        "other@mail.gmail.test", sender="Luis Pérez <luis@correo.test>", subject="Factura duplicada"
+    )
+    # The same mail sent again under a new Message-ID: the content says it is a copy.
+    copy = customer_mail("copy@mail.gmail.test", subject="Pedido 4411 sin llegar")
+    ids = store_only(desk, *support, [first, reply, copy, other])
+    assert len(ids) == 4
+
+    counts = process_inbound_batch(ids)
+
+    assert counts == {"processed": 3, "duplicate": 1}
+    refs = collections.Counter(m.ticket_id for m in message_rows(desk.runtime))
+    assert sorted(refs.values()) == [1, 2], "the reply joined the first message's ticket"
+    assert sorted(e.to_address for e in outbox_rows(desk.runtime)) == [
+        "ana.garcia@gmail.test",
+        "luis@correo.test",
+    ]
+
+
+def test_a_chunk_larger_than_one_transaction_is_filed_whole(desk: Desk, support) -> None:
+    mails = [
+        customer_mail(
+            f"many-{n}@mail.gmail.test", sender=f"Cliente {n} <c{n}@gmail.test>", subject=f"Pedido {n}"
+        )
+        for n in range(FILING_CHUNK + 7)
+    ]
+    ids = store_only(desk, *support, mails)
+
+    assert process_inbound_batch(ids) == {"processed": len(mails)}
+    assert {row.status for row in inbound_rows(desk.runtime)} == {"processed"}
+    assert len({e.key for e in outbox_rows(desk.runtime)}) == len(mails)
+    # Run again (a recovered duplicate job): nothing changes.
+    assert process_inbound_batch(ids) == {"skipped": len(mails)}
+    assert len(outbox_rows(desk.runtime)) == len(mails)
+
+
+def test_a_row_attempted_before_is_filed_alone_and_counts_its_attempt(desk: Desk, support) -> None:
+    ids = store_only(
+        desk,
+        *support,
+        [
+            customer_mail("again@mail.gmail.test"),
+            customer_mail("fresh@mail.gmail.test", sender="B <b@b.test>"),
+        ],
+    )
+    long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    with desk.runtime.sessions.begin() as session:
+        # What a worker killed while filing leaves: one attempt counted, an old lease.
+        session.execute(
+            update(Inbound).where(Inbound.id == ids[0]).values(attempts=1, processing_started_at=long_ago)
+        )
+
+    assert process_inbound_batch(ids) == {"processed": 2}
+    with desk.runtime.sessions() as session:
+        attempts = {row.id: row.attempts for row in session.execute(select(Inbound.id, Inbound.attempts))}
+    assert attempts == {ids[0]: 2, ids[1]: 1}
+
+
+def test_a_row_leased_by_another_worker_is_left_to_it(desk: Desk, support) -> None:
+    [inbound_id] = store_only(desk, *support, [customer_mail("leased@mail.gmail.test")])
+    with desk.runtime.sessions.begin() as session:
+        session.execute(
+            update(Inbound)
+            .where(Inbound.id == inbound_id)
+            .values(processing_started_at=dt.datetime.now(dt.UTC))
+        )
+    assert process_inbound_batch([inbound_id]) == {"skipped": 1}
+    assert inbound_rows(desk.runtime)[0].status == "received"
+
+
+def test_stage_timings_reach_redis_when_asked(desk: Desk, support, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = store_only(desk, *support, [customer_mail("timed@mail.gmail.test")])
+    CLOCK.publish(desk.runtime)  # timings off: what earlier tests summed is dropped
+    monkeypatch.setenv(STAGE_TIMINGS_ENV, "1")
+
+    process_inbound_batch(ids)
+
+    timings = read_stage_timings(desk.runtime)
+    assert {"claim", "parse", "file (one transaction)"} <= set(timings)
+    assert all(seconds > 0 and calls >= 1 for seconds, calls in timings.values())
+
+
+def test_live_mail_is_filed_before_the_history_a_new_mailbox_imports(desk: Desk, support) -> None:
+    archive_user, archive_password = desk.add_mailbox("archive", "archive@acme.test")
+    client = desk.dovecot.connect(archive_user, archive_password)
+    try:
+        for n in range(30):  # dated last year: history, imported and never answered
+            mail = customer_mail(f"old-{n}@mail.gmail.test", sender=f"Old {n} <old{n}@gmail.test>")
+            client.append("INBOX", mail, msg_time=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    finally:
+        client.logout()
+    desk.dovecot.append(*support, customer_mail("now@mail.gmail.test", sender="Now <now@gmail.test>"))
+
+    desk.poll()
+    with desk.runtime.sessions() as session:
+        live = session.scalars(select(Inbound.id).where(Inbound.may_acknowledge.is_(True))).all()
+    assert len(live) == 1
+    assert queue(desk.runtime, INBOUND_QUEUE).count == 1
+    assert queue(desk.runtime, HISTORY_QUEUE).count >= 1
+
+    desk.work()
+
+    rows = inbound_rows(desk.runtime)
+    assert {row.status for row in rows} == {"processed"}
+    [now] = [row for row in rows if row.may_acknowledge]
+    assert now.processed_at is not None
+    assert all(now.processed_at <= row.processed_at for row in rows if row.processed_at is not None)
+    [ack] = outbox_rows(desk.runtime)  # history is never acknowledged
+    assert ack.to_address == "now@gmail.test"
