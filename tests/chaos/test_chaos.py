@@ -81,7 +81,9 @@ class Cluster:
 def cluster(postgres_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
     work = Path(tempfile.mkdtemp(prefix="mailbot-chaos-"))
     (work / "logs").mkdir()
-    dovecot = DovecotServer(work / "dovecot")
+    # Its own mkdtemp: the mail processes run unprivileged and must traverse its parents.
+    dovecot_dir = Path(tempfile.mkdtemp(prefix="mailbot-chaos-dovecot-"))
+    dovecot = DovecotServer(dovecot_dir)
     # Kept on disk across a restart, as the embedded Redis keeps its data (redis_server.py).
     redis_server = RedisInstance(work / "redis", appendonly=True)
     sink, api = SmtpSink(), PlatformApi()
@@ -146,6 +148,7 @@ def cluster(postgres_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
             redis_server.stop()
             dovecot.stop()
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(dovecot_dir, ignore_errors=True)
 
 
 def web_process(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
