@@ -12,7 +12,6 @@ where an admin sees it. Answers stay timely: p90 from arrival to acknowledgement
 from __future__ import annotations
 
 import collections
-import os
 import random
 import shutil
 import statistics
@@ -26,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from sqlalchemy import func, select
@@ -38,12 +36,12 @@ from mailbot.devservers.platform_api import PlatformApi
 from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.devservers.smtp_sink import SmtpSink
 from mailbot.devservers.supervisor import Supervisor
-from mailbot.mailboxes import MailboxSpec, add_mailbox
 from mailbot.queue import QUEUE_NAMES, queue
 from mailbot.runtime import Runtime, current_runtime
 from mailbot.senders.smtp import MAX_CONNECTIONS
 from mailbot.statuses import InboundStatus, OutboxStatus
 from mailbot.store.models import Inbound, Message, OutboxEntry
+from tests.chaos.hosts import add_mailboxes, wait_for_web, web_process
 from tests.chaos.traffic import MailFeed, PlatformClock, WebhookFeed
 from tests.fixtures.platforms import generic as generic_fx
 from tests.fixtures.platforms import stored_channel
@@ -149,46 +147,6 @@ def cluster(postgres_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
             dovecot.stop()
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(dovecot_dir, ignore_errors=True)
-
-
-def web_process(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """The Procfile's web process (gunicorn, two workers) on a private port."""
-    with open(log, "ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "mailbot.web.wsgi:app"],
-            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=output, start_new_session=True,
-        )  # fmt: skip
-
-
-def wait_for_web(base_url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base_url + "/login", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("the web process did not answer")
-
-
-def add_mailboxes(
-    runtime: Runtime, dovecot: DovecotServer, sink: SmtpSink, count: int
-) -> list[tuple[str, str, str]]:
-    mailboxes = []
-    for n in range(count):
-        user, password, address = f"desk{n}", uuid.uuid4().hex, f"desk{n}@acme.test"
-        dovecot.add_user(user, password)
-        spec = MailboxSpec(
-            name=f"desk{n}",
-            imap_url=dovecot.imap_url(user, password),
-            smtp_url=sink.smtp_url(),
-            address=address,
-        )
-        with runtime.sessions.begin() as session:
-            add_mailbox(session, spec, runtime.settings.secret_key)
-        mailboxes.append((user, password, address))
-    return mailboxes
 
 
 # -- faults ------------------------------------------------------------------------------
