@@ -89,11 +89,12 @@ def test_two_hosts_share_mailboxes_through_leases_and_file_everything_once(
     platform_api: PlatformApi,
 ) -> None:
     runtime, mailboxes, a, b = hosts
-    wait_until(lambda: len(Worker.all(connection=runtime.redis)) == 2, timeout=30)
+    # Generous: on a loaded machine each process takes many seconds to import.
+    wait_until(lambda: len(Worker.all(connection=runtime.redis)) == 2, timeout=120)
     wait_for_web(a.web_url)
     wait_for_web(b.web_url)
     names = {f"desk{n}" for n in range(MAILBOXES)}
-    wait_until(lambda: syncing(a) | syncing(b) == names, timeout=30)
+    wait_until(lambda: syncing(a) | syncing(b) == names, timeout=60)
     # Each mailbox is synced by one host only: the other finds it leased.
     time.sleep(LEASE_SECONDS)
     held_by_a, held_by_b = syncing(a), syncing(b)
