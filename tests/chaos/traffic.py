@@ -126,28 +126,19 @@ class WebhookFeed(threading.Thread):
                 self.stopped.wait(self.rng.expovariate(self.rate))
 
 
-class PlatformClock(threading.Thread):
-    """When each acknowledgement reached the generic channel's far end, by conversation id
-    (the fake API records calls but not their time, so this looks every 50 ms)."""
+@dataclass
+class PlatformAnswers:
+    """When each acknowledgement reached the generic channel's far end, by conversation id."""
 
-    def __init__(self, api: PlatformApi) -> None:
-        super().__init__(name="platform-clock", daemon=True)
-        self.api = api
-        self.arrived: dict[str, float] = {}
-        self.counts: Counter[str] = Counter()
-        self.stopped = threading.Event()
-        self._seen = 0
+    arrived: dict[str, float]  # conversation id -> first answer, monotonic
+    counts: Counter[str]  # conversation id -> answers
 
-    def run(self) -> None:
-        while not self.stopped.wait(0.05):
-            self.look()
 
-    def look(self) -> None:
-        calls = self.api.calls_to("generic")
-        now = time.monotonic()
-        for call in calls[self._seen :]:
-            if call.status == 200:
-                conversation = json.loads(call.body)["conversation_id"]
-                self.arrived.setdefault(conversation, now)
-                self.counts[conversation] += 1
-        self._seen = len(calls)
+def platform_answers(api: PlatformApi) -> PlatformAnswers:
+    answers = PlatformAnswers({}, Counter())
+    for call in api.calls_to("generic"):
+        if call.status == 200:
+            conversation = json.loads(call.body)["conversation_id"]
+            answers.arrived.setdefault(conversation, call.at)
+            answers.counts[conversation] += 1
+    return answers
