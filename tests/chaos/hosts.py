@@ -39,7 +39,8 @@ def web_process(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[b
         )
 
 
-def wait_for_web(base_url: str, timeout: float = 30) -> None:
+def wait_for_web(base_url: str, timeout: float = 120) -> None:
+    # Generous: on a loaded machine gunicorn takes many seconds to import the app.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
