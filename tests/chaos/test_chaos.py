@@ -156,8 +156,8 @@ def cluster(postgres_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
             sink.stop()
             redis_server.stop()
             dovecot.stop()
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.rmtree(dovecot_dir, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(dovecot_dir, ignore_errors=True)
 
 
 # -- faults ------------------------------------------------------------------------------

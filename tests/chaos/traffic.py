@@ -66,15 +66,14 @@ class MailFeed(threading.Thread):
                 body=f"Hola, mi pedido número {n} no ha llegado todavía. Gracias.",
             )
             first = time.monotonic()
-            while not self.stopped.is_set():
+            # Until it is in, even once told to stop: an attempt may have stored it already.
+            while True:
                 try:
                     self.dovecot.append(user, password, raw)
                     break
                 except Exception:  # noqa: BLE001 (Dovecot restarting: any IMAP or socket error)
                     self.fed.retries += 1
                     time.sleep(0.5)
-            else:
-                return
             self.fed.record(message_id, first)
             n += 1
             self.stopped.wait(self.rng.expovariate(self.rate))
@@ -109,7 +108,8 @@ class WebhookFeed(threading.Thread):
                     )
                 )
                 first = time.monotonic()
-                while not self.stopped.is_set():
+                # Until it is taken, even once told to stop: an attempt may have stored it.
+                while True:
                     try:
                         # Signed afresh on each attempt, as a platform's retry is.
                         answer = http.post(self.url, content=body, headers=fx.signed_headers(body))
@@ -119,8 +119,6 @@ class WebhookFeed(threading.Thread):
                         pass
                     self.fed.retries += 1
                     time.sleep(1.0)
-                else:
-                    return
                 self.fed.record(conversation, first)
                 n += 1
                 self.stopped.wait(self.rng.expovariate(self.rate))
