@@ -20,7 +20,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from mailbot.devservers.ack_clock import AckClock
 from mailbot.devservers.dovecot import DovecotServer
 from mailbot.devservers.redis_instance import RedisInstance
 from mailbot.devservers.smtp_sink import SmtpSink
+from mailbot.devservers.supervisor import Supervisor
 from mailbot.mailboxes import MailboxSpec, add_mailbox
 from mailbot.runtime import current_runtime
 from mailbot.store.db import engine_for
@@ -46,31 +46,6 @@ BASELINE_SECONDS = 30
 WORKERS = ("worker1", "worker2", "worker3")
 POLLERS = ("poll1", "poll2")
 COMMANDS = {**{name: ("worker",) for name in WORKERS}, **{name: ("poll",) for name in POLLERS}}
-
-
-class Supervisor(threading.Thread):
-    """Starts every process and starts again, a second later, any that dies."""
-
-    def __init__(self, children: Children) -> None:
-        super().__init__(name="supervisor", daemon=True)
-        self.children = children
-        self.stopped = threading.Event()
-        self.restarts = 0
-
-    def run(self) -> None:
-        while not self.stopped.wait(0.2):
-            for name, command in COMMANDS.items():
-                process = self.children.processes.get(name)
-                if process is None or process.poll() is not None:
-                    if process is not None:
-                        self.restarts += 1
-                        time.sleep(1.0)
-                    self.children.spawn(name, *command)
-
-    def kill(self, name: str) -> None:
-        process = self.children.processes.get(name)
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def lease_holder(children: Children) -> str:
@@ -102,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     dovecot_dir = Path(tempfile.mkdtemp(prefix="mailbot-faults-dovecot-"))
     work_dir = Path(tempfile.mkdtemp(prefix="mailbot-faults-"))
     children = Children(work_dir)
-    supervisor = Supervisor(children)
+    supervisor = Supervisor(COMMANDS, lambda name: children.spawn(name, *COMMANDS[name]))
     dovecot = DovecotServer(dovecot_dir)
     redis_server = RedisInstance(work_dir / "redis", appendonly=True)
     sink = SmtpSink()
@@ -221,8 +196,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"faults: {', '.join(done)}; processes started again: {supervisor.restarts}")
         return 0
     finally:
-        supervisor.stopped.set()
-        supervisor.join(timeout=5)
+        supervisor.stop_all()
         children.stop_all()
         acks.stop()
         sink.stop()

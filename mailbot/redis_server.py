@@ -2,8 +2,10 @@
 
 When MAILBOT_REDIS_URL is unset every mailbot process (poller, worker, web) calls
 `redis_url_for(settings)`; the first one starts redis-server, the others find it
-answering on its unix socket. Jobs are persisted (append-only file) so a restart of
-the machine does not drop queued work: the database is the source of truth anyway.
+answering on its unix socket. Jobs are persisted (append-only file, fsync every second)
+so a restart of Redis or of the machine does not drop queued work; what is lost anyway
+(the last second, or a Redis that comes back empty) is enqueued again from the store,
+which is the source of truth (recovery.py).
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ def _start(directory: Path, socket: Path) -> None:
             str(directory),
             "--appendonly",
             "yes",
+            # fsync once a second: a crash of the machine loses at most the last second
+            # of enqueues, and those rows are found again in the store (recovery.py).
+            "--appendfsync",
+            "everysec",
             "--save",
             "",
             "--daemonize",

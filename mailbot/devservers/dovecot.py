@@ -133,6 +133,21 @@ class DovecotServer(ThrowawayServer):
                 process.kill()
                 process.wait(STOP_TIMEOUT)
 
+    def restart(self) -> None:
+        """Stop and start again on the same ports with the same mail, as a server restart
+        looks to clients: every connection drops, then the same address answers again."""
+        self.stop()
+        for attempt in range(40):
+            try:
+                self._launch_and_wait()
+                return
+            except DovecotError:
+                # The old master's sockets may linger a moment after it exits.
+                if attempt < 39 and "Address already in use" in self._log_tail():
+                    time.sleep(0.25)
+                    continue
+                raise
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None

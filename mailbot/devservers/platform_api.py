@@ -36,6 +36,7 @@ class ApiCall:
     json: Any = None  # the decoded body when it is JSON
     form: dict[str, str] = field(default_factory=dict)  # when it is form-encoded
     status: int = 0  # what the fake answered
+    at: float = field(default_factory=time.monotonic)  # when it arrived, for benchmarks' latencies
 
 
 @dataclass(frozen=True)
