@@ -26,9 +26,12 @@ from mailbot.timeutil import utcnow
 
 log = logging.getLogger("mailbot.outbox")
 
-MAX_ATTEMPTS = 12
-# 30 s, 1 min, 2 min ... capped at 1 hour: a dead SMTP server is retried for about half a day.
-BACKOFF_BASE_SECONDS = 30
+MAX_ATTEMPTS = 14
+# 10 s, 20 s, 40 s ... capped at 1 hour: a dead SMTP server is retried for about five hours.
+# The first retry is short because a refusal here is usually our own relay restarting or
+# briefly overloaded, and the customer's answer is due within seconds (p90 under 30 s even
+# across a short outage); greylisting, which wants minutes, is past by the sixth attempt.
+BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 3600
 
 

@@ -254,7 +254,7 @@ def test_an_smtp_retry_goes_out_when_due_while_the_worker_idles(
             )
             assert "451" in (entry.last_error or "")
             desk.smtp.fail_with = None
-            # The first retry is 30 s away; bring it to `due_in` seconds from now.
+            # The first retry is 10 s away; bring it to `due_in` seconds from now.
             with desk.runtime.sessions.begin() as session:
                 row = session.get_one(OutboxEntry, entry.id)
                 row.next_attempt_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=due_in)
