@@ -3,10 +3,12 @@
 rq runs a worker's maintenance between dequeues, and an idle worker waits for a job up
 to 405 s: the "every 30 s" recovery did not run while it idled, and SMTP retries due at
 a given second went out over a minute later, when some other job happened to arrive
-(issue 7). rq's scheduler would need its own process and a lock that a killed worker
-holds for minutes. This thread asks the database instead (the source of truth) every
-DUE_SECONDS: due retries then, lost jobs (and claims of dead workers) every
-RECOVERY_SECONDS. It also keeps its worker's working set alive (working.py).
+(issue 7). Retries and recovery are not left to rq's scheduler, whose lock a killed worker
+holds for minutes: this thread asks the database (the source of truth) every DUE_SECONDS
+for due retries, and every RECOVERY_SECONDS for lost jobs and claims of dead workers. It
+keeps its worker's working set alive (working.py), and restarts the SLA watchdog's chain
+on rq's scheduler if Redis lost it (sla/schedule.py): a late watchdog run costs a few
+seconds of an escalation, a late retry a customer's answer.
 
 Cheap and idempotent: with nothing due a tick costs one indexed query; one worker per
 tick does it (a Redis key that expires with the tick), and a row enqueued twice is
