@@ -33,11 +33,12 @@ from mailbot.channels import load_config
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import InboundMessage
 from mailbot.observability.logs import log_fields
-from mailbot.pipeline.normalizers import NormalizeSettings, normalize_inbound
+from mailbot.pipeline.normalizers import normalize_inbound
 from mailbot.pipeline.process import (
     Addresses,
     Outcome,
     file_message,
+    normalize_settings,
     process_inbound,
     record_failure,
     record_quarantine,
@@ -126,11 +127,7 @@ def _parse_all(
     runtime: Runtime, claimed: list[_Claimed], addresses: Addresses
 ) -> tuple[list[_Parsed], list[Outcome]]:
     settings = runtime.settings
-    normalize_settings = NormalizeSettings(
-        staff_domains=addresses.staff_domains,
-        default_language=settings.default_language,
-        max_attachment_bytes=settings.max_attachment_bytes,
-    )
+    for_normalize = normalize_settings(settings, addresses)
     channels: dict[int, ChannelConfig | None] = {}
     needed = {row.channel_id for row in claimed if row.channel_id}
     if needed:
@@ -141,7 +138,7 @@ def _parse_all(
     for row in claimed:
         channel = channels.get(row.channel_id) if row.channel_id else None
         try:
-            msg = normalize_inbound(row.raw, row.channel_type, channel, normalize_settings)
+            msg = normalize_inbound(row.raw, row.channel_type, channel, for_normalize)
         except (UnparseableMessage, UnreadableEvent) as error:
             failed.append(record_quarantine(runtime, row.inbound_id, f"unparseable: {error}"))
             continue

@@ -87,6 +87,16 @@ class Addresses:
         return cls(own=own, staff_domains=frozenset(domain_of(a) for a in own))
 
 
+def normalize_settings(settings: Settings, addresses: Addresses) -> NormalizeSettings:
+    """What normalising needs of the settings: one place, for the one-by-one and batch paths."""
+    return NormalizeSettings(
+        staff_domains=addresses.staff_domains,
+        default_language=settings.default_language,
+        max_attachment_bytes=settings.max_attachment_bytes,
+        limits=settings.limits,
+    )
+
+
 def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | None = None) -> Outcome:
     settings = runtime.settings
     now = utcnow()
@@ -120,17 +130,7 @@ def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | No
             addresses = Addresses.load(session)
         channel = load_config(session, channel_id, settings.secret_key) if channel_id else None
     try:
-        msg = normalize_inbound(
-            raw,
-            channel_type,
-            channel,
-            NormalizeSettings(
-                staff_domains=addresses.staff_domains,
-                default_language=settings.default_language,
-                max_attachment_bytes=settings.max_attachment_bytes,
-                limits=settings.limits,
-            ),
-        )
+        msg = normalize_inbound(raw, channel_type, channel, normalize_settings(settings, addresses))
     except (UnparseableMessage, UnreadableEvent) as error:
         return record_quarantine(runtime, inbound_id, f"unparseable: {error}")
     except Exception as error:  # a parser bug must not stop the queue either
