@@ -170,4 +170,8 @@ def test_two_hosts_share_mailboxes_through_leases_and_file_everything_once(
     assert set(clock.counts.values()) == {1} and len(clock.counts) == len(ids) + 1, "each mail answered once"
     assert [c.status for c in platform_api.calls_to("generic")] == [200], "the webhook is answered once"
     assert set(tickets.values()) == {1} and len(tickets) == len(ids) + 2, tickets
-    assert statuses == {"sent": len(ids) + 2}, statuses
+    # A host killed during a hand-over (SMTP DATA) leaves that one row `sending`, later
+    # `uncertain`: the sink has the message (each counted once above), and it is never sent
+    # again blindly. One worker died, so at most one row is in doubt.
+    in_doubt = statuses.pop("sending", 0) + statuses.pop("uncertain", 0)
+    assert in_doubt <= 1 and statuses == {"sent": len(ids) + 2 - in_doubt}, (in_doubt, statuses)
