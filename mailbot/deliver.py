@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,8 +68,13 @@ class Handover:
     def done(
         self, entry: OutboxEntry, failure: Exception | None = None, external_id: str | None = None
     ) -> None:
-        with log_fields(outbox_id=entry.id, ticket_ref=self.refs.get(entry.ticket_id or 0)):
+        with self._log_fields(entry):
             self._done(entry, failure, external_id)
+
+    def _log_fields(self, entry: OutboxEntry) -> AbstractContextManager[None]:
+        # Also around a send recorded later, by the next begin() or by finish().
+        ticket_ref = self.refs.get(entry.ticket_id or 0)
+        return log_fields(outbox_id=entry.id, ticket_ref=ticket_ref, channel=entry.channel)
 
     def _done(self, entry: OutboxEntry, failure: Exception | None, external_id: str | None) -> None:
         if failure is None and entry.id in self.begun and self._accepted is None:
@@ -102,14 +108,15 @@ class Handover:
 
     def _mark_sent(self, session: Session, entry: OutboxEntry, external_id: str | None) -> None:
         sent = outbox.mark_sent(session, entry, self.token, external_id)
-        if sent:
-            log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
-            if entry.kind == "ack" and entry.ticket_id:
-                arrived_at = arrival_of(session, entry.ticket_id, as_utc(entry.created_at))
-                if arrived_at is not None:
-                    self._latencies.append((utcnow() - arrived_at).total_seconds())
-        else:
-            log.warning("outbox %s (%s): claim lost, result dropped", entry.id, entry.key)
+        with self._log_fields(entry):
+            if sent:
+                log.info("outbox %s (%s) sent to %s", entry.id, entry.key, entry.to_address)
+            else:
+                log.warning("outbox %s (%s): claim lost, result dropped", entry.id, entry.key)
+        if sent and entry.kind == "ack" and entry.ticket_id:
+            arrived_at = arrival_of(session, entry.ticket_id, as_utc(entry.created_at))
+            if arrived_at is not None:
+                self._latencies.append((utcnow() - arrived_at).total_seconds())
         self.results[entry.id] = Delivery(entry.id, "sent" if sent else "skipped")
 
     def _record_failure(self, session: Session, entry: OutboxEntry, failure: Exception | None) -> None:

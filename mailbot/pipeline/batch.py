@@ -186,8 +186,10 @@ def _file_all(runtime: Runtime, parsed: list[_Parsed], addresses: Addresses) -> 
         return _file_one_by_one(runtime, [p.inbound_id for p in parsed])
     for inbound_id, error_text in failures:
         outcomes.append(record_failure(runtime, inbound_id, error_text))
+    channel_of = {item.inbound_id: item.msg.channel for item in parsed}
     for outcome in outcomes:
-        with log_fields(inbound_id=outcome.inbound_id, ticket_ref=outcome.ticket_ref):
+        fields = {"channel": channel_of.get(outcome.inbound_id), "ticket_ref": outcome.ticket_ref}
+        with log_fields(inbound_id=outcome.inbound_id, **fields):
             log.info(
                 "inbound %s: %s %s ticket=%s (%s)",
                 outcome.inbound_id,
