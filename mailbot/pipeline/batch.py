@@ -92,7 +92,7 @@ def _process_chunk(
     outcomes: list[Outcome] = []
     # Retried, leased elsewhere or already done: the careful path decides, one by one.
     with clock.stage("file one by one (retried rows)"):
-        outcomes += [_process_one(runtime, i, addresses) for i in inbound_ids if i not in taken]
+        outcomes += [process_inbound(runtime, i, addresses) for i in inbound_ids if i not in taken]
     with clock.stage("parse"):
         parsed, unparsed = _parse_all(runtime, claimed, addresses)
     outcomes += unparsed
@@ -209,13 +209,7 @@ def _file_one_by_one(runtime: Runtime, inbound_ids: list[int]) -> list[Outcome]:
             .values(processing_started_at=None)
             .execution_options(synchronize_session=False)
         )
-    return [_process_one(runtime, inbound_id) for inbound_id in inbound_ids]
-
-
-def _process_one(runtime: Runtime, inbound_id: int, addresses: Addresses | None = None) -> Outcome:
-    # The fields process_inbound learns (its ticket) end with this message's block.
-    with log_fields(inbound_id=inbound_id):
-        return process_inbound(runtime, inbound_id, addresses)
+    return [process_inbound(runtime, inbound_id) for inbound_id in inbound_ids]
 
 
 def _serialise_senders(session: Session, messages: list[InboundMessage]) -> None:

@@ -19,7 +19,7 @@ from mailbot.config import Settings
 from mailbot.faq.suggestions import suggest_for_ticket
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
-from mailbot.observability.logs import add_log_fields
+from mailbot.observability.logs import add_log_fields, log_fields
 from mailbot.outbox import mark_bounced
 from mailbot.phones import region_for
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
@@ -98,6 +98,13 @@ def normalize_settings(settings: Settings, addresses: Addresses) -> NormalizeSet
 
 
 def process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | None = None) -> Outcome:
+    # What filing learns for the log (the channel, the ticket) ends with this message, also
+    # when it is called outside any other log block (tests, the batch path's careful rows).
+    with log_fields(inbound_id=inbound_id):
+        return _process_inbound(runtime, inbound_id, addresses)
+
+
+def _process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | None) -> Outcome:
     settings = runtime.settings
     now = utcnow()
     lease = timedelta(seconds=settings.processing_lease_seconds)
