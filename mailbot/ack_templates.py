@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.store.panel_models import AckTemplateOverride
+from mailbot.store.read_once import read_once
 
 log = logging.getLogger("mailbot.ack")
 
@@ -144,10 +145,12 @@ def default_ack_source(language: str) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
+@read_once
 def stored_ack_source(session: Session, language: str) -> str | None:
     return session.scalar(select(AckTemplateOverride.source).where(AckTemplateOverride.language == language))
 
 
+@read_once
 def languages_from_store(session: Session) -> list[str]:
     """Languages with a template: the files' and those added in the panel."""
     stored = session.scalars(select(AckTemplateOverride.language))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mailbot.channels import find_channel
 from mailbot.mail.addresses import parse_address_list
 from mailbot.store.models import DeliveryTarget
+from mailbot.store.read_once import read_once
 from mailbot.store.secrets import encrypt_secret
 
 KINDS = ("email", "slack", "webhook")
@@ -88,6 +89,7 @@ def add_target(session: Session, spec: TargetSpec, secret_key: str) -> DeliveryT
     return target
 
 
+@read_once
 def targets_of(session: Session, queue: str) -> list[DeliveryTarget]:
     return list(
         session.scalars(

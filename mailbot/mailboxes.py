@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.sources.server_url import ServerUrl, parse_server_url
 from mailbot.store.models import Mailbox
+from mailbot.store.read_once import read_once
 from mailbot.store.secrets import encrypt_secret
 from mailbot.timeutil import utcnow
 
@@ -79,3 +80,9 @@ def apply_spec(mailbox: Mailbox, spec: MailboxSpec, secret_key: str) -> None:
     mailbox.after_process = spec.after_process
     mailbox.move_to_folder = spec.move_to_folder
     mailbox.default_language = spec.default_language
+
+
+@read_once
+def mailbox_of(session: Session, mailbox_id: int | None) -> Mailbox | None:
+    """The mailbox a message came in through; kept for a filing transaction (read_once)."""
+    return session.get(Mailbox, mailbox_id) if mailbox_id else None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailbot.pipeline.routing import Rule, TicketFacts, parse_rule, parse_rules, route
 from mailbot.store.models import Mailbox, RoutingRule, Ticket
+from mailbot.store.read_once import read_once
 
 # How many of the newest tickets a dry run looks at.
 DRY_RUN_TICKETS = 200
@@ -35,6 +36,7 @@ def import_rules(session: Session, data: Any, now: datetime) -> list[Rule]:
     return rules
 
 
+@read_once
 def load_rules(session: Session) -> list[Rule]:
     rows = session.execute(
         select(RoutingRule.id, RoutingRule.updated_at, RoutingRule.definition).order_by(RoutingRule.position)

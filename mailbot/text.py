@@ -8,13 +8,21 @@ cues both match on folded text.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 
+# The stages of one filing fold the same subject and body several times (classification,
+# urgency, intent, routing): kept for the last few texts.
+@lru_cache(maxsize=64)
 def fold(text: str) -> str:
     """Casefold and drop accents, so "RÉPONSE" matches "reponse" and ß matches ss.
 
     The typographic apostrophe (U+2019, what phones and Word type) becomes "'", so
     "message d’absence" and "n’a pas pu être remis" match the phrases as written.
     """
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
+    if decomposed.isascii():
+        return decomposed
     return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -22,6 +22,7 @@ from mailbot.faq.ranking import FaqIndex, FaqText, suggest
 from mailbot.message import InboundMessage
 from mailbot.store.faq_models import FaqEntry, SupportPhone
 from mailbot.store.models import Ticket
+from mailbot.store.read_once import read_once
 
 # An answer longer than this is cut in the acknowledgement: the link has the rest.
 ACK_ANSWER_CHARS = 400
@@ -30,6 +31,7 @@ ACK_ANSWER_CHARS = 400
 _indexes: dict[tuple[str, str], tuple[tuple[int, datetime | None], FaqIndex]] = {}
 
 
+@read_once
 def faq_index(session: Session, language: str) -> FaqIndex | None:
     count, newest = session.execute(
         select(func.count(), func.max(FaqEntry.updated_at)).where(FaqEntry.language == language)
@@ -57,6 +59,7 @@ def suggest_for_ticket(session: Session, ticket: Ticket, msg: InboundMessage, mi
     return ticket.suggested_faq
 
 
+@read_once
 def support_phone(session: Session, language: str) -> str:
     return session.scalar(select(SupportPhone.phone).where(SupportPhone.language == language)) or ""
 

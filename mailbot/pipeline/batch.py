@@ -48,6 +48,7 @@ from mailbot.runtime import Runtime
 from mailbot.stage_timings import StageClock
 from mailbot.statuses import InboundStatus
 from mailbot.store.models import Inbound
+from mailbot.store.read_once import reads_kept
 from mailbot.timeutil import utcnow
 from webhooks import ChannelConfig, UnreadableEvent
 
@@ -154,7 +155,7 @@ def _file_all(runtime: Runtime, parsed: list[_Parsed], addresses: Addresses) -> 
     outcomes: list[Outcome] = []
     failures: list[tuple[int, str]] = []
     try:
-        with runtime.sessions.begin() as session:
+        with runtime.sessions.begin() as session, reads_kept(session):
             _serialise_senders(session, [p.msg for p in parsed])
             rows = {
                 row.id: row

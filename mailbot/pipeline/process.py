@@ -18,6 +18,7 @@ from mailbot.channels import load_config
 from mailbot.config import Settings
 from mailbot.faq.suggestions import suggest_for_ticket
 from mailbot.mail.parse import UnparseableMessage
+from mailbot.mailboxes import mailbox_of
 from mailbot.message import EVENT_DELETE, EVENT_EDIT, InboundMessage
 from mailbot.observability.logs import add_log_fields, log_fields
 from mailbot.outbox import mark_bounced
@@ -51,6 +52,7 @@ from mailbot.runtime import Runtime
 from mailbot.sla.due import hours_until
 from mailbot.statuses import InboundStatus, TicketStatus
 from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
+from mailbot.store.read_once import reads_kept
 from mailbot.timeutil import as_utc, utcnow
 from webhooks import ChannelConfig, UnreadableEvent
 
@@ -144,7 +146,7 @@ def _process_inbound(runtime: Runtime, inbound_id: int, addresses: Addresses | N
         log.exception("inbound %s: parser crashed", inbound_id)
         return record_failure(runtime, inbound_id, f"parser crashed: {error!r}")
     try:
-        with runtime.sessions.begin() as session:
+        with runtime.sessions.begin() as session, reads_kept(session):
             _serialise_sender(session, msg)
             inbound = session.get(Inbound, inbound_id, with_for_update=True)
             if inbound is None or inbound.status != InboundStatus.RECEIVED:
@@ -312,7 +314,7 @@ def _file_customer_message(
     channel: ChannelConfig | None = None,
 ) -> Outcome:
     settings = runtime.settings
-    mailbox = session.get(Mailbox, inbound.mailbox_id) if inbound.mailbox_id else None
+    mailbox = mailbox_of(session, inbound.mailbox_id)
     identified = identify(session, msg, _phone_region(settings, channel, mailbox))
     contact = identified.contact
     hold = burst_reason(session, msg.sender_address, settings, now)
@@ -382,21 +384,23 @@ def _file_customer_message(
         thread_confidence,
     )
     # Prior context, customer data, intent, priority, routing rules and the SLA due time.
-    response_hours = 0
-    if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
-        triage_ticket(session, triaged, msg, settings, now, new_ticket=match is None, mailbox=mailbox)
-        # What the acknowledgement promises: the time left until the ticket's due time.
-        response_hours = hours_until(triaged.first_response_due_at, now)
-    if ticket is not None:
-        # After triage: the intent decides whether self-service helps at all.
-        suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
-
+    # Their reads never need what triage writes on the ticket: without autoflush, the
+    # ticket's changes go out in one UPDATE with the next write instead of one per read.
+    with session.no_autoflush:
+        response_hours = 0
+        if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
+            triage_ticket(session, triaged, msg, settings, now, new_ticket=match is None, mailbox=mailbox)
+            # What the acknowledgement promises: the time left until the ticket's due time.
+            response_hours = hours_until(triaged.first_response_due_at, now)
+        if ticket is not None:
+            # After triage: the intent decides whether self-service helps at all.
+            suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
+        cap = (
+            ack_cap_reason(session, msg.sender_address, ticket.normalized_subject, settings, now)
+            if ticket is not None
+            else None
+        )
     new_ticket = match is None
-    cap = (
-        ack_cap_reason(session, msg.sender_address, ticket.normalized_subject, settings, now)
-        if ticket is not None
-        else None
-    )
     decision = decide_ack(
         kind="customer",
         # A public post is answered in public every time (once per post): the

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
@@ -20,13 +20,16 @@ def ack_cap_reason(
     session: Session, address: str, normalized_subject: str, settings: Settings, now: datetime
 ) -> str | None:
     since = now - timedelta(seconds=settings.ack_cap_window_seconds)
-    recent = select(func.count()).where(
-        OutboxEntry.kind == "ack", OutboxEntry.to_address == address, OutboxEntry.created_at >= since
-    )
-    if (session.scalar(recent) or 0) >= settings.ack_cap_per_address:
+    # Both counts in one statement: every new ticket asks.
+    same_subject = case((OutboxEntry.normalized_subject == normalized_subject, 1), else_=0)
+    to_address, on_subject = session.execute(
+        select(func.count(), func.coalesce(func.sum(same_subject), 0)).where(
+            OutboxEntry.kind == "ack", OutboxEntry.to_address == address, OutboxEntry.created_at >= since
+        )
+    ).one()
+    if to_address >= settings.ack_cap_per_address:
         return f"{settings.ack_cap_per_address} acknowledgements to {address} already in the window"
-    same_subject = recent.where(OutboxEntry.normalized_subject == normalized_subject)
-    if normalized_subject and (session.scalar(same_subject) or 0) >= settings.ack_cap_per_subject:
+    if normalized_subject and on_subject >= settings.ack_cap_per_subject:
         return f"{settings.ack_cap_per_subject} acknowledgements for this subject already"
     return None
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailbot.sla.config import SLOW_CHANNELS, SlaConfig, default_config, parse_config
 from mailbot.sla.due import due_at
 from mailbot.store.models import SlaSettings, Ticket
+from mailbot.store.read_once import read_once
 from mailbot.timeutil import as_utc
 
 SETTINGS_ID = 1
@@ -34,6 +35,7 @@ def check_config(data: Any) -> SlaConfig:
     return parse_config(data, channel_types())
 
 
+@read_once
 def load_config(session: Session) -> SlaConfig:
     row = session.execute(
         select(SlaSettings.updated_at, SlaSettings.document).where(SlaSettings.id == SETTINGS_ID)
