@@ -138,6 +138,9 @@ def find_cross_channel(
     now: datetime,
     window: timedelta,
     threshold: float,
+    *,
+    first_contact: bool = False,
 ) -> CrossChannelDecision:
-    matters = load_open_matters(session, contact_id, now - window)
+    # A contact created by this filing has no tickets to join.
+    matters = [] if first_contact else load_open_matters(session, contact_id, now - window)
     return decide_cross_channel(msg, matters, now, window, threshold)

@@ -69,6 +69,8 @@ class KnownContact:
     # The claim ("email:ana@example.com", "phone:+34600111222") this row was found by;
     # "" for the handle itself, or a legacy e-mail lookup of an e-mail sender.
     via: str = ""
+    # Created by this filing: it has no tickets yet, so nothing needs to look for them.
+    created: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,7 @@ def identify(session: Session, msg: InboundMessage, phone_region: str = "") -> I
         created = Contact(name=plan.name, email=plan.email, language=plan.language)
         session.add(created)
         session.flush()
-        contact = KnownContact(created.id, plan.name, plan.email)
+        contact = KnownContact(created.id, plan.name, plan.email, created=True)
     else:
         contact = KnownContact(plan.contact.id, plan.name, plan.contact.email)
         if plan.fills_name:

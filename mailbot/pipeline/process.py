@@ -329,6 +329,7 @@ def _file_customer_message(
             now,
             timedelta(seconds=settings.cross_channel_window_seconds),
             settings.cross_channel_similarity,
+            first_contact=contact.created,
         )
         if cross.ticket is not None:
             match = ThreadMatch(cross.ticket, CROSS_CHANNEL)
@@ -389,7 +390,16 @@ def _file_customer_message(
     with session.no_autoflush:
         response_hours = 0
         if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
-            triage_ticket(session, triaged, msg, settings, now, new_ticket=match is None, mailbox=mailbox)
+            triage_ticket(
+                session,
+                triaged,
+                msg,
+                settings,
+                now,
+                new_ticket=match is None,
+                mailbox=mailbox,
+                first_contact=contact.created,
+            )
             # What the acknowledgement promises: the time left until the ticket's due time.
             response_hours = hours_until(triaged.first_response_due_at, now)
         if ticket is not None:

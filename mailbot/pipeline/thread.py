@@ -183,7 +183,7 @@ def load_candidates(session: Session, signals: ThreadSignals, sender: KnownConta
         )
     if refs:
         arms.append(_tickets_where(Ticket.ref.in_(dict.fromkeys(refs))))
-    if sender is not None and signals.subjects:
+    if sender is not None and not sender.created and signals.subjects:
         arms.append(
             _tickets_where(
                 Ticket.contact_id == sender.id,

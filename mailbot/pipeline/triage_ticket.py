@@ -51,6 +51,7 @@ def triage_ticket(
     *,
     new_ticket: bool,
     mailbox: Mailbox | None,
+    first_contact: bool = False,
 ) -> None:
     intent = detect_intent(msg.subject, msg.text)
     urgency = detect_urgency(msg.subject, msg.text)
@@ -70,7 +71,8 @@ def triage_ticket(
     pending = bool(template) and not known.http_fresh and lookup_url(template or "", email, phone) is not None
     if pending:
         owe_lookup(session, ticket.id, email, phone)
-    prior = load_prior_tickets(session, ticket.contact_id, ticket.id)
+    # A contact created by this filing has no other tickets.
+    prior = [] if first_contact else load_prior_tickets(session, ticket.contact_id, ticket.id)
     ticket.context = build_context(
         prior,
         channel=ticket.channel,
