@@ -106,7 +106,7 @@ def start_web(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     with log.open("ab") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "mailbot.web.wsgi:app"],
+             "--no-control-socket", "mailbot.web.wsgi:app"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=output, start_new_session=True,
         )  # fmt: skip
 

@@ -156,7 +156,8 @@ def _milliseconds(value: str) -> float:
 
 def gunicorn(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     # The Procfile's web process, on a private port.
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", app]
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+               "--no-control-socket", app]
     process = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -154,6 +154,9 @@ def run_demo(data_dir: str | None, port: int, once: bool = False) -> None:
                     f"127.0.0.1:{port}",
                     "--workers",
                     "2",
+                    # gunicorn 27's control socket is one path per user: every gunicorn on
+                    # the host would share it.
+                    "--no-control-socket",
                     "--log-level",
                     "warning",
                     "mailbot.web.wsgi:app",

@@ -23,7 +23,7 @@ from mailbot.devservers.smtp_sink import SmtpSink
 from mailbot.mailboxes import MailboxSpec, add_mailbox
 from mailbot.runtime import Runtime
 
-GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "mailbot.web.wsgi:app"]
+GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "--no-control-socket", "mailbot.web.wsgi:app"]
 MAILBOT = [sys.executable, "-m", "mailbot.cli"]
 
 
