@@ -621,7 +621,8 @@ def _attach(
         thread_confidence=thread_confidence,
     )
     session.add(message)
-    session.flush()
+    if msg.attachments:
+        session.flush()  # their rows need the message's id; else it goes with the next write
     for part in msg.attachments:
         session.add(
             Attachment(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mailbot.text import fold
 
@@ -91,6 +92,8 @@ def _shouting(subject: str) -> bool:
     return len(letters) >= 10 and sum(c.isupper() for c in letters) / len(letters) >= 0.8
 
 
+# Enrich and triage both ask about the same message: the answer is kept for the last few.
+@lru_cache(maxsize=32)
 def detect_urgency(subject: str, text: str) -> Urgency:
     """The urgency of a message from its subject and newly written text (no quotes)."""
     folded = fold(f"{subject}\n{text}")
