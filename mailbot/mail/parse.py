@@ -23,10 +23,11 @@ from mailbot.mail.charsets import decode_encoded_words, decode_text
 from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.header_values import one_line
 from mailbot.mail.html_text import html_to_text
+from mailbot.mail.mail_policy import MAIL_POLICY
 from mailbot.mail.quotes import split_reply
 from mailbot.message import Attachment, EnclosedMessage, ForwardedOrigin, InboundMessage
 
-_PARSER = BytesParser(policy=policy.default)
+_PARSER = BytesParser(policy=MAIL_POLICY)
 # Serialising attached messages: compat32 writes stored headers back as they came
 # instead of refolding them, which policy.default can fail on for broken headers.
 _GENERATOR_POLICY = policy.compat32
