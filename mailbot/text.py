@@ -17,4 +17,6 @@ def fold(text: str) -> str:
     "message d’absence" and "n’a pas pu être remis" match the phrases as written.
     """
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
+    if decomposed.isascii():
+        return decomposed  # no accents to drop: skip the loop over every character
     return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from mailbot.limits import Limits
 from mailbot.mail.addresses import NamedAddress, display_name_warning, parse_address_list
 from mailbot.mail.bounces import is_mail_system
-from mailbot.mail.charsets import decode_encoded_words, decode_text
+from mailbot.mail.charsets import decode_encoded_words, decode_text, has_raw_bytes
 from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.header_values import one_line
 from mailbot.mail.html_text import html_opening, html_to_text
@@ -169,7 +169,7 @@ def _real_text(value: str) -> str:
     """The email package hands raw 8-bit header bytes over as surrogate escapes, which no
     database or socket accepts. RFC 6532 allows UTF-8 there (older clients send Latin-1):
     decode the bytes for real."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not has_raw_bytes(value):
         return value
     text, _ = decode_text(value.encode("utf-8", "surrogateescape"), "utf-8")
     return text
