@@ -31,6 +31,11 @@ class Limits:
     # HTML: the rest stays in the raw message, and agents see a warning.
     max_text_chars: int = 100_000
     max_html_chars: int = 1_000_000
+    # Of an HTML part, what is read to make the text (characters): HTML-to-text costs up to
+    # 4 s per million characters of hostile markup (unclosed tags, nested tables), and the
+    # customer's words come first. The text is made from the HTML before the cut, agents
+    # see a warning, and the HTML kept is still max_html_chars.
+    max_html_read_chars: int = 200_000
     # MIME parts inside parts (multipart, message/rfc822): mail nested deeper is
     # quarantined with its raw bytes. Real mail stays under 10; a forward of a forward
     # of a digest reaches perhaps 15.
@@ -44,6 +49,7 @@ ENVIRONMENT = {
     "MAILBOT_MAX_WEBHOOK_BYTES": "max_webhook_bytes",
     "MAILBOT_MAX_TEXT_CHARS": "max_text_chars",
     "MAILBOT_MAX_HTML_CHARS": "max_html_chars",
+    "MAILBOT_MAX_HTML_READ_CHARS": "max_html_read_chars",
     "MAILBOT_MAX_MIME_DEPTH": "max_mime_depth",
 }
 

@@ -24,5 +24,5 @@ def fold(text: str) -> str:
         return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
     if decomposed.isascii():
-        return decomposed
+        return decomposed  # no accents to drop: skip the loop over every character
     return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import policy
 
 from mailbot.mail.charsets import decode_encoded_words
+from mailbot.mail.mail_policy import HEADER_FACTORY
 
 # An address written in free text (a display name, a forwarded block, a bounce).
 ADDRESS_IN_TEXT = re.compile(r"[^\s<>\[\]()\"',;:]+@[^\s<>\[\]()\"',;:]+\.[^\s<>\[\]()\"',;:]+")
@@ -30,7 +30,6 @@ _ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:@\"]+@[^\s<>()\[\],;:@\"]+")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=")
 _MAILTO = re.compile(r"^\s*mailto:", re.IGNORECASE)
 _MAILTO_LINK = re.compile(r"\[\s*mailto:[^\s\[\]]+@[^\s\[\]]+\s*\]", re.IGNORECASE)
-_FACTORY = policy.default.header_factory
 
 
 @dataclass(frozen=True)
@@ -180,7 +179,7 @@ def _bare_address(element: str) -> NamedAddress | None:
 
 def _parse(text: str) -> list[tuple[str, str]]:
     try:
-        header = _FACTORY("to", text)
+        header = HEADER_FACTORY("to", text)
         return [(a.addr_spec, a.display_name) for a in header.addresses]
     except Exception:  # the parser gives up on some malformed values; so do we, quietly
         return []

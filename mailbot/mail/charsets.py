@@ -129,10 +129,20 @@ def _decode_word(match: re.Match[str]) -> str:
     return text
 
 
+# What surrogateescape makes of the bytes 0x80-0xFF. A regex rather than a loop over
+# the characters: every header value and body is checked, most have none (issue 11).
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def has_raw_bytes(value: str) -> bool:
+    """Whether the stdlib handed over undecoded 8-bit bytes in `value` (as lone surrogates)."""
+    return _RAW_BYTE.search(value) is not None
+
+
 def _from_surrogates(value: str) -> str:
     # The stdlib parser keeps undecodable header bytes as lone surrogates
     # (surrogateescape); turn them back into bytes and decode them properly.
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not has_raw_bytes(value):
         return value
     raw = value.encode("utf-8", "surrogateescape")
     text, _ = decode_text(raw, None)

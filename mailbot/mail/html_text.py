@@ -29,6 +29,15 @@ _HIDDEN_STYLE = re.compile(
 )
 
 
+def html_opening(html: str, max_chars: int) -> str:
+    """The first `max_chars` of `html`, cut before a tag rather than inside one (a cut
+    `<a href="...` would otherwise be read as text)."""
+    if len(html) <= max_chars:
+        return html
+    tag_start = html.rfind("<", 0, max_chars)
+    return html[: tag_start if tag_start > 0 else max_chars]
+
+
 def html_to_text(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     writer = _Writer()

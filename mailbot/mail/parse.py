@@ -19,14 +19,15 @@ from email.utils import parsedate_to_datetime
 from mailbot.limits import Limits
 from mailbot.mail.addresses import NamedAddress, display_name_warning, parse_address_list
 from mailbot.mail.bounces import is_mail_system
-from mailbot.mail.charsets import decode_encoded_words, decode_text
+from mailbot.mail.charsets import decode_encoded_words, decode_text, has_raw_bytes
 from mailbot.mail.forwarded import find_forwarded
 from mailbot.mail.header_values import one_line
-from mailbot.mail.html_text import html_to_text
+from mailbot.mail.html_text import html_opening, html_to_text
+from mailbot.mail.mail_policy import MAIL_POLICY
 from mailbot.mail.quotes import split_reply
 from mailbot.message import Attachment, EnclosedMessage, ForwardedOrigin, InboundMessage
 
-_PARSER = BytesParser(policy=policy.default)
+_PARSER = BytesParser(policy=MAIL_POLICY)
 # Serialising attached messages: compat32 writes stored headers back as they came
 # instead of refolding them, which policy.default can fail on for broken headers.
 _GENERATOR_POLICY = policy.compat32
@@ -52,6 +53,7 @@ def parse_email(
     max_attachment_bytes: int = _DEFAULTS.max_attachment_bytes,
     max_message_bytes: int = _DEFAULTS.max_message_bytes,
     max_mime_depth: int = _DEFAULTS.max_mime_depth,
+    max_html_read_chars: int = _DEFAULTS.max_html_read_chars,
 ) -> InboundMessage:
     if not raw.strip():
         raise UnparseableMessage("not an e-mail: the message is empty")
@@ -87,7 +89,12 @@ def parse_email(
     subject = _text_header(msg, "subject") or ""
     content_type = _content_type(msg)
     return_path = _return_path(msg)
-    body = _Body(0 if truncated else max_attachment_bytes, warnings, max_depth=max_mime_depth)
+    body = _Body(
+        0 if truncated else max_attachment_bytes,
+        warnings,
+        max_depth=max_mime_depth,
+        max_html_read_chars=max_html_read_chars,
+    )
     body.collect(msg)
     full_text = body.text()
     parts = split_reply(full_text)
@@ -162,7 +169,7 @@ def _real_text(value: str) -> str:
     """The email package hands raw 8-bit header bytes over as surrogate escapes, which no
     database or socket accepts. RFC 6532 allows UTF-8 there (older clients send Latin-1):
     decode the bytes for real."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not has_raw_bytes(value):
         return value
     text, _ = decode_text(value.encode("utf-8", "surrogateescape"), "utf-8")
     return text
@@ -332,14 +339,23 @@ class _Body:
     # Only a message parsed out of a part (a base64 message/rfc822) can get here deeper
     # than parse_email's own check allowed: its deeper parts are left unread.
     max_depth: int = _DEFAULTS.max_mime_depth
+    max_html_read_chars: int = _DEFAULTS.max_html_read_chars
     segments: list[_Segment] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)  # message/rfc822 parts
     header_blocks: list[Message] = field(default_factory=list)  # text/rfc822-headers
 
     def text(self) -> str:
-        texts = [s.plain if s.plain is not None else html_to_text(s.html or "") for s in self.segments]
+        texts = [s.plain if s.plain is not None else self._html_text(s.html or "") for s in self.segments]
         return "\n\n".join(t.strip("\n") for t in texts if t.strip()).replace("\r\n", "\n")
+
+    def _html_text(self, html: str) -> str:
+        if len(html) > self.max_html_read_chars:
+            self.warnings.append(
+                f"HTML part of {len(html)} characters: text made from its first "
+                f"{self.max_html_read_chars} only (the whole is in the raw message)"
+            )
+        return html_to_text(html_opening(html, self.max_html_read_chars))
 
     def html(self) -> str | None:
         htmls = [s.html for s in self.segments if s.html]
@@ -377,7 +393,7 @@ class _Body:
         # first plain and the first HTML rendering rather than concatenating them.
         merged = _Segment()
         for child in children:
-            sub = _Body(self.max_attachment_bytes, self.warnings, self.max_depth)
+            sub = _Body(self.max_attachment_bytes, self.warnings, self.max_depth, self.max_html_read_chars)
             sub.collect(child, depth + 1)
             plains = [s.plain for s in sub.segments if s.plain is not None]
             htmls = [s.html for s in sub.segments if s.html is not None]
@@ -445,7 +461,7 @@ def _attached_forward(body: _Body) -> ForwardedOrigin | None:
         senders = _addresses(inner, "from") or _addresses(inner, "sender")
         if not senders:
             continue
-        inner_body = _Body(body.max_attachment_bytes, [], body.max_depth)
+        inner_body = _Body(body.max_attachment_bytes, [], body.max_depth, body.max_html_read_chars)
         inner_body.collect(inner)
         return ForwardedOrigin(
             address=senders[0].address,

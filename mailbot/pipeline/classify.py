@@ -13,12 +13,12 @@ Pure: no I/O, nothing read from the database; the caller passes our addresses.
 
 from __future__ import annotations
 
-import email.policy
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from mailbot.mail.bounces import BOUNCE_SUBJECTS, failure_wording, is_mail_system
+from mailbot.mail.mail_policy import HEADER_FACTORY
 from mailbot.message import NOTIFICATION_HEADER, InboundMessage
 from mailbot.pipeline.subjects import strip_reply_prefixes
 from mailbot.text import fold
@@ -94,8 +94,9 @@ def _report_type(msg: InboundMessage) -> str | None:
     """report-type of a top-level multipart/report (RFC 6522), "" if unnamed, else None."""
     raw = msg.headers.get("content-type") or msg.content_type
     # The stdlib header registry handles quoting, case and RFC 2231 parameters
-    # (report-type*=us-ascii''delivery-status); it wants the value unfolded.
-    header = email.policy.default.header_factory("content-type", _FOLDING_RE.sub(" ", raw))
+    # (report-type*=us-ascii''delivery-status); it wants the value unfolded. Three rules
+    # ask: the parse is done once (mail_policy.py).
+    header = HEADER_FACTORY("content-type", _FOLDING_RE.sub(" ", raw))
     if header.content_type != "multipart/report":
         return None
     return str(header.params.get("report-type", "")).strip().lower()

@@ -35,6 +35,7 @@ def normalize_email(
         max_attachment_bytes=max_attachment_bytes,
         max_message_bytes=limits.max_message_bytes,
         max_mime_depth=limits.max_mime_depth,
+        max_html_read_chars=limits.max_html_read_chars,
     )
     msg = keep_within(msg, limits)
     msg = resolve_forwarded_sender(msg, staff_domains)
