@@ -13,7 +13,7 @@ import aiosmtplib
 from mailbot.mail.header_values import one_line
 from mailbot.message import NOTIFICATION_HEADER
 from mailbot.runtime import Runtime
-from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, mime_text, sender
+from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, mime_text, sender, smtp_pool
 from mailbot.store.models import Mailbox, OutboxEntry
 from mailbot.store.secrets import decrypt_secret
 from mailbot.timeutil import utcnow
@@ -126,21 +126,13 @@ async def _send_all(mailbox: Mailbox, password: str, entries: list[OutboxEntry],
 async def _send_over_one_connection(
     mailbox: Mailbox, password: str, entries: list[OutboxEntry], handover: Handover
 ) -> None:
-    """One connection for its share; each message gets its own envelope."""
-    client = aiosmtplib.SMTP(
-        hostname=mailbox.smtp_host,
-        port=mailbox.smtp_port,
-        timeout=SMTP_TIMEOUT_SECONDS,
-        **_security(mailbox),  # type: ignore[arg-type]
+    """One connection for its share, taken from the worker's pool or opened; each message
+    gets its own envelope. Given back to the pool only if every exchange went well."""
+    key = smtp_pool.server_key(
+        mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_user or "", password
     )
-    try:
-        await client.connect()
-        if mailbox.smtp_user:
-            await client.login(mailbox.smtp_user, password)
-        if client.is_ehlo_or_helo_needed:
-            await client.ehlo()  # what the server offers (SMTPUTF8) is known from its EHLO
-    except _CONNECTION_ERRORS as error:
-        raise _failure(error) from error  # nothing was handed over
+    client = await smtp_pool.pool().take(key) or await _connect(mailbox, password)
+    in_order = False
     try:
         for entry in entries:
             utf8 = needs_smtputf8(entry)
@@ -178,11 +170,31 @@ async def _send_over_one_connection(
                 await _reset(client)
                 continue
             handover.done(entry)
+        in_order = True  # the last reply was a 2xx (DATA's, or RSET's after a refusal)
     finally:
-        try:
-            await client.quit()
-        except _CONNECTION_ERRORS:
-            pass
+        if in_order:
+            smtp_pool.pool().give_back(key, client)
+        else:
+            smtp_pool.close(client)
+
+
+async def _connect(mailbox: Mailbox, password: str) -> aiosmtplib.SMTP:
+    client = aiosmtplib.SMTP(
+        hostname=mailbox.smtp_host,
+        port=mailbox.smtp_port,
+        timeout=SMTP_TIMEOUT_SECONDS,
+        **_security(mailbox),  # type: ignore[arg-type]
+    )
+    try:
+        await client.connect()
+        if mailbox.smtp_user:
+            await client.login(mailbox.smtp_user, password)
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()  # what the server offers (SMTPUTF8) is known from its EHLO
+    except _CONNECTION_ERRORS as error:
+        smtp_pool.close(client)
+        raise _failure(error) from error  # nothing was handed over
+    return client
 
 
 def needs_smtputf8(entry: OutboxEntry) -> bool:
@@ -214,4 +226,4 @@ def send_email(runtime: Runtime, entries: list[OutboxEntry], handover: Handover)
     if mailbox is None:
         raise PermanentFailure("the mailbox this message was to be sent from no longer exists")
     password = decrypt_secret(runtime.settings.secret_key, mailbox.smtp_secret)
-    asyncio.run(_send_all(mailbox, password, entries, handover))
+    smtp_pool.run(_send_all(mailbox, password, entries, handover))
