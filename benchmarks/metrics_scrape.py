@@ -28,7 +28,7 @@ import redis
 from sqlalchemy import func, insert, select
 
 from mailbot.devservers.redis_instance import RedisInstance
-from mailbot.observability.ack_latency import record_ack_latency
+from mailbot.observability.ack_latency import record_ack_latencies
 from mailbot.observability.figures import load_figures
 from mailbot.observability.metrics import exposition
 from mailbot.runtime import current_runtime
@@ -147,8 +147,7 @@ def main() -> None:
                 connection.execute("VACUUM ANALYZE")
         runtime = current_runtime()
         client = redis.Redis.from_url(redis_server.url)
-        for n in range(1000):
-            record_ack_latency(client, n % 90)
+        record_ack_latencies(client, [n % 90 for n in range(1000)])
 
         def baseline() -> None:
             with runtime.sessions() as session:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.statuses import OutboxStatus
@@ -87,18 +88,47 @@ def claim_many(
     return sorted(taken, key=lambda entry: order[entry.id])
 
 
-def mark_sending(session: Session, outbox_id: int, token: str) -> bool:
-    """Only the current holder of the claim may hand the message over."""
-    result = session.execute(
-        update(OutboxEntry)
-        .where(
-            OutboxEntry.id == outbox_id,
-            OutboxEntry.status == OutboxStatus.CLAIMED,
-            OutboxEntry.claim_token == token,
-        )
-        .values(status=OutboxStatus.SENDING, claimed_at=utcnow())
-        .execution_options(synchronize_session=False)
+# The two transitions every delivered message takes, as Core statements built once: the
+# ORM statement building (coercions, cache keys) of the two UPDATEs used to cost more than
+# SQLite running them. Each takes its values as parameters, so one compiled form serves
+# every message.
+_OUTBOX = cast(Table, OutboxEntry.__table__)
+_TICKETS = cast(Table, Ticket.__table__)
+_outbox = _OUTBOX.c
+_MARK_SENDING = (
+    update(_OUTBOX)
+    .where(
+        _outbox.id == bindparam("outbox_id"),
+        _outbox.status == OutboxStatus.CLAIMED,
+        _outbox.claim_token == bindparam("token"),
     )
+    .values(status=OutboxStatus.SENDING, claimed_at=bindparam("now"))
+)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(
+        _outbox.id == bindparam("outbox_id"),
+        _outbox.claim_token == bindparam("token"),
+        _outbox.status == OutboxStatus.SENDING,
+    )
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now"),
+        last_error=None,
+        external_id=bindparam("external_id"),
+    )
+)
+_tickets = _TICKETS.c
+_MARK_ACKNOWLEDGED = (
+    update(_TICKETS)
+    .where(_tickets.id == bindparam("ticket_id"), _tickets.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("now"))
+)
+
+
+def mark_sending(db: Session | Connection, outbox_id: int, token: str) -> bool:
+    """Only the current holder of the claim may hand the message over."""
+    result = db.execute(_MARK_SENDING, {"outbox_id": outbox_id, "token": token, "now": utcnow()})
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -106,30 +136,20 @@ def still_held(entry: OutboxEntry, token: str) -> bool:
     return entry.claim_token == token and entry.status in {OutboxStatus.CLAIMED, OutboxStatus.SENDING}
 
 
-def mark_sent(session: Session, entry: OutboxEntry, token: str, external_id: str | None = None) -> bool:
+def mark_sent(
+    db: Session | Connection, entry: OutboxEntry, token: str, external_id: str | None = None
+) -> bool:
     """Record a hand-over the far end accepted; False if the claim was no longer ours.
 
     `external_id` is the id the platform gave the message (Slack ts, wamid ...)."""
     now = utcnow()
-    result = session.execute(
-        update(OutboxEntry)
-        .where(
-            OutboxEntry.id == entry.id,
-            OutboxEntry.claim_token == token,
-            OutboxEntry.status == OutboxStatus.SENDING,
-        )
-        .values(status=OutboxStatus.SENT, sent_at=now, last_error=None, external_id=external_id)
-        .execution_options(synchronize_session=False)
+    result = db.execute(
+        _MARK_SENT, {"outbox_id": entry.id, "token": token, "now": now, "external_id": external_id}
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     if entry.kind == "ack" and entry.ticket_id:
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id == entry.ticket_id, Ticket.acknowledged_at.is_(None))
-            .values(acknowledged_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        db.execute(_MARK_ACKNOWLEDGED, {"ticket_id": entry.ticket_id, "now": now})
     return True
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from mailbot.store.models import Inbound, Message
@@ -49,33 +49,56 @@ def smallest_bucket(seconds: float) -> float:
     return next(bound for bound in BUCKETS if seconds <= bound)
 
 
-def arrival_of(session: Session, ticket_id: int, promised_at: datetime) -> datetime | None:
-    """When the message an acknowledgement answers arrived (IMAP INTERNALDATE, or when
-    the webhook came in): the ticket's latest message stored before the promise was made.
-    That is the one that opened the ticket for `ack:<ref>`, the joining one for a
-    cross-channel `join:` answer; a message that joined later is not what was answered."""
-    arrived = session.scalar(
-        select(Inbound.arrived_at)
-        .join(Message, Message.inbound_id == Inbound.id)
-        .where(Message.ticket_id == ticket_id, Inbound.stored_at <= promised_at)
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
-    return as_utc(arrived) if arrived is not None else None
+@dataclass(frozen=True)
+class Promise:
+    """An acknowledgement to time: its outbox row, its ticket and when it was promised."""
+
+    outbox_id: int
+    ticket_id: int
+    promised_at: datetime
 
 
-def record_ack_latency(client: redis.Redis, seconds: float) -> None:
-    """Add one observation. Never raises: a metric must not undo or delay a send."""
-    # A mail server's clock ahead of ours would make it negative.
-    seconds = max(seconds, 0.0)
+def arrivals_of(db: Session | Connection, promises: list[Promise]) -> dict[int, datetime]:
+    """When the message each acknowledgement answers arrived (IMAP INTERNALDATE, or when
+    the webhook came in), by outbox id: the ticket's latest message stored before the
+    promise was made. That is the one that opened the ticket for `ack:<ref>`, the joining
+    one for a cross-channel `join:` answer; a message that joined later is not what was
+    answered. One query for a whole delivery group, read before anything is sent."""
+    if not promises:
+        return {}
+    rows = db.execute(
+        select(Message.ticket_id, Message.id, Inbound.stored_at, Inbound.arrived_at)
+        .join(Inbound, Message.inbound_id == Inbound.id)
+        .where(Message.ticket_id.in_({p.ticket_id for p in promises}))
+    ).all()
+    arrivals: dict[int, datetime] = {}
+    for promise in promises:
+        stored_before = [
+            (message_id, arrived_at)
+            for ticket_id, message_id, stored_at, arrived_at in rows
+            if ticket_id == promise.ticket_id and as_utc(stored_at) <= as_utc(promise.promised_at)
+        ]
+        if stored_before:
+            arrivals[promise.outbox_id] = as_utc(max(stored_before)[1])
+    return arrivals
+
+
+def record_ack_latencies(client: redis.Redis, observations: list[float]) -> None:
+    """Add observations, in one transaction (a delivery group's). Never raises: a metric
+    must not undo or delay a send."""
+    if not observations:
+        return
+    # A mail server's clock ahead of ours would make one negative.
+    observations = [max(seconds, 0.0) for seconds in observations]
     try:
         pipe = client.pipeline(transaction=True)
         # One field per bucket, each counting observations at or below its bound, so the
         # reader needs no arithmetic and a half-read hash is still consistent per field.
         for bound in BUCKETS:
-            if seconds <= bound:
-                pipe.hincrby(KEY, bucket_field(bound), 1)
-        pipe.hincrbyfloat(KEY, "sum", seconds)
+            within = sum(1 for seconds in observations if seconds <= bound)
+            if within:
+                pipe.hincrby(KEY, bucket_field(bound), within)
+        pipe.hincrbyfloat(KEY, "sum", sum(observations))
         pipe.execute()
     except redis.RedisError as error:
         log.debug("acknowledgement latency not recorded: %s", error)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime
 
 import aiosmtplib
@@ -15,7 +13,7 @@ import aiosmtplib
 from mailbot.mail.header_values import one_line
 from mailbot.message import NOTIFICATION_HEADER
 from mailbot.runtime import Runtime
-from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, sender
+from mailbot.senders import Handover, PermanentFailure, TemporaryFailure, mime_text, sender, smtp_pool
 from mailbot.store.models import Mailbox, OutboxEntry
 from mailbot.store.secrets import decrypt_secret
 from mailbot.timeutil import utcnow
@@ -25,42 +23,58 @@ SMTP_TIMEOUT_SECONDS = 30
 log = logging.getLogger("mailbot.outbox")
 
 
-def build_email(entry: OutboxEntry) -> EmailMessage:
-    message = EmailMessage()
+def build_email(entry: OutboxEntry, *, smtputf8: bool = False) -> bytes:
+    """The message as it goes on the wire (CRLF line ends). `smtputf8`: the server takes
+    RFC 6532 mail, so addresses and text in the headers are written as UTF-8 as they stand
+    (an encoded-word may not stand in an address, RFC 2047 section 5)."""
     # Every value that came from outside (a customer's subject, an agent's or a chat
-    # sender's name, their address) is put on one line: no header injection, and no
-    # acknowledgement refused by the email package for a line break (header_values.py).
-    from_name = one_line(entry.from_name or "")
+    # sender's name, their address) is put on one line: no header injection (header_values.py).
     # An agent's reply shows their name beside the support address; the address stays ours.
-    message["From"] = (
-        Address(display_name=from_name, addr_spec=one_line(entry.from_address))
-        if from_name
-        else one_line(entry.from_address)
-    )
-    message["To"] = one_line(entry.to_address)
+    headers = [
+        mime_text.mailbox(
+            "From", one_line(entry.from_name or ""), one_line(entry.from_address), smtputf8=smtputf8
+        ),
+        _address("To", entry.to_address, smtputf8),
+    ]
     if entry.reply_to:
-        message["Reply-To"] = one_line(entry.reply_to)
-    message["Subject"] = one_line(entry.subject)
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = f"<{one_line(entry.internet_message_id)}>"
+        headers.append(_address("Reply-To", entry.reply_to, smtputf8))
+    headers += [
+        mime_text.unstructured("Subject", one_line(entry.subject), smtputf8=smtputf8),
+        mime_text.tokens("Date", format_datetime(utcnow())),
+        mime_text.tokens("Message-ID", f"<{one_line(entry.internet_message_id)}>"),
+    ]
     if entry.in_reply_to:
-        message["In-Reply-To"] = f"<{one_line(entry.in_reply_to)}>"
+        headers.append(mime_text.tokens("In-Reply-To", f"<{one_line(entry.in_reply_to)}>"))
     if entry.references:
-        message["References"] = one_line(entry.references)
+        headers.append(mime_text.tokens("References", one_line(entry.references)))
     if entry.kind in {"ack", "escalation", "notification", "handoff", "satisfaction"}:
         # RFC 3834 section 5: automatic responses say so, and ask Exchange not to
         # answer them with its own automatic replies.
-        message["Auto-Submitted"] = "auto-replied" if entry.kind == "ack" else "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"
+        auto = "auto-replied" if entry.kind == "ack" else "auto-generated"
+        headers.append(mime_text.tokens("Auto-Submitted", auto))
+        headers.append(mime_text.tokens("X-Auto-Response-Suppress", "All"))
     if entry.ticket_id is not None:
-        message["X-Mailbot-Outbox"] = entry.key
+        headers.append(mime_text.unstructured("X-Mailbot-Outbox", entry.key, smtputf8=smtputf8))
     if entry.kind in {"notification", "escalation"}:
         # Our notification to agents (or an SLA escalation): a copy in a support mailbox
         # is never a ticket (classify.own_notification), even where a relay drops
         # X-Mailbot-Outbox.
-        message[NOTIFICATION_HEADER] = entry.key
-    message.set_content(entry.body)
-    return message
+        headers.append(mime_text.unstructured(NOTIFICATION_HEADER, entry.key, smtputf8=smtputf8))
+    transfer_encoding, body = mime_text.text_body(entry.body)
+    headers += [
+        "MIME-Version: 1.0\r\n",
+        'Content-Type: text/plain; charset="utf-8"\r\n',
+        f"Content-Transfer-Encoding: {transfer_encoding}\r\n",
+    ]
+    return "".join(headers).encode("utf-8") + b"\r\n" + body
+
+
+def _address(name: str, address: str, smtputf8: bool) -> str:
+    address = one_line(address)
+    if address.isascii() or smtputf8:
+        return mime_text.tokens(name, address)
+    # Cannot be carried without SMTPUTF8; sent as the email package always wrote it.
+    return mime_text.unstructured(name, address)
 
 
 def _security(mailbox: Mailbox) -> dict[str, object]:
@@ -112,30 +126,22 @@ async def _send_all(mailbox: Mailbox, password: str, entries: list[OutboxEntry],
 async def _send_over_one_connection(
     mailbox: Mailbox, password: str, entries: list[OutboxEntry], handover: Handover
 ) -> None:
-    """One connection for its share; each message gets its own envelope."""
-    client = aiosmtplib.SMTP(
-        hostname=mailbox.smtp_host,
-        port=mailbox.smtp_port,
-        timeout=SMTP_TIMEOUT_SECONDS,
-        **_security(mailbox),  # type: ignore[arg-type]
+    """One connection for its share, taken from the worker's pool or opened; each message
+    gets its own envelope. Given back to the pool only if every exchange went well."""
+    key = smtp_pool.server_key(
+        mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_user or "", password
     )
-    try:
-        await client.connect()
-        if mailbox.smtp_user:
-            await client.login(mailbox.smtp_user, password)
-        if client.is_ehlo_or_helo_needed:
-            await client.ehlo()  # what the server offers (SMTPUTF8) is known from its EHLO
-    except _CONNECTION_ERRORS as error:
-        raise _failure(error) from error  # nothing was handed over
+    client = await smtp_pool.pool().take(key) or await _connect(mailbox, password)
+    in_order = False
     try:
         for entry in entries:
-            message = build_email(entry)
             utf8 = needs_smtputf8(entry)
             if utf8 and not client.supports_extension("smtputf8"):
                 handover.done(entry, PermanentFailure(_no_smtputf8(entry, mailbox)))
                 continue
             encoding = "utf-8" if utf8 else "ascii"
             try:
+                message = build_email(entry, smtputf8=utf8)
                 await client.mail(
                     Address(addr_spec=entry.from_address).addr_spec,
                     options=["SMTPUTF8"] if utf8 else [],
@@ -148,9 +154,7 @@ async def _send_over_one_connection(
                     await client.rset()
                     handover.done(entry)
                     continue
-                # RFC 6532: with SMTPUTF8 the headers carry the address as UTF-8 as it stands
-                # (an encoded-word may not stand in an address, RFC 2047 section 5).
-                await client.data(message.as_bytes(policy=policy.SMTPUTF8) if utf8 else message.as_bytes())
+                await client.data(message)
             except aiosmtplib.SMTPResponseException as error:
                 handover.done(entry, _failure(error))
                 await _reset(client)
@@ -166,11 +170,31 @@ async def _send_over_one_connection(
                 await _reset(client)
                 continue
             handover.done(entry)
+        in_order = True  # the last reply was a 2xx (DATA's, or RSET's after a refusal)
     finally:
-        try:
-            await client.quit()
-        except _CONNECTION_ERRORS:
-            pass
+        if in_order:
+            smtp_pool.pool().give_back(key, client)
+        else:
+            smtp_pool.close(client)
+
+
+async def _connect(mailbox: Mailbox, password: str) -> aiosmtplib.SMTP:
+    client = aiosmtplib.SMTP(
+        hostname=mailbox.smtp_host,
+        port=mailbox.smtp_port,
+        timeout=SMTP_TIMEOUT_SECONDS,
+        **_security(mailbox),  # type: ignore[arg-type]
+    )
+    try:
+        await client.connect()
+        if mailbox.smtp_user:
+            await client.login(mailbox.smtp_user, password)
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()  # what the server offers (SMTPUTF8) is known from its EHLO
+    except _CONNECTION_ERRORS as error:
+        smtp_pool.close(client)
+        raise _failure(error) from error  # nothing was handed over
+    return client
 
 
 def needs_smtputf8(entry: OutboxEntry) -> bool:
@@ -202,4 +226,4 @@ def send_email(runtime: Runtime, entries: list[OutboxEntry], handover: Handover)
     if mailbox is None:
         raise PermanentFailure("the mailbox this message was to be sent from no longer exists")
     password = decrypt_secret(runtime.settings.secret_key, mailbox.smtp_secret)
-    asyncio.run(_send_all(mailbox, password, entries, handover))
+    smtp_pool.run(_send_all(mailbox, password, entries, handover))

@@ -217,7 +217,7 @@ def _built_notification() -> bytes:
         body=notification_text(ticket, message, context_lines(_context()), by_mail=True),
         internet_message_id="mailbot.notify.3.7.abc@acme.test",
     )
-    return build_email(entry).as_bytes()
+    return build_email(entry)
 
 
 def test_the_built_notification_is_automatic_and_marked() -> None:

@@ -155,7 +155,7 @@ def test_no_subject_or_name_can_add_a_header_to_mail_we_send(subject: str, name:
         internet_message_id="ack.MB-TEST01@acme.test",
         references="<a@b>\r\nBcc: x@y",
     )
-    sent = message_from_bytes(build_email(entry).as_bytes(), policy=policy.default)
+    sent = message_from_bytes(build_email(entry), policy=policy.default)
     assert sorted(set(sent.keys())) == sorted(
         {
             "From",

@@ -13,7 +13,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from mailbot.devservers.redis_instance import RedisInstance
-from mailbot.observability.ack_latency import BUCKETS, LatencyCounts, read_ack_latency, record_ack_latency
+from mailbot.observability.ack_latency import BUCKETS, LatencyCounts, read_ack_latency, record_ack_latencies
 from mailbot.observability.figures import Figures, RedisFigures, StoreFigures, inbound_kind, poller_lag
 from mailbot.observability.logs import (
     ContextFields,
@@ -120,8 +120,9 @@ def test_poller_lag_takes_the_later_of_the_sync_and_the_pollers_word() -> None:
 def test_latency_observations_land_in_cumulative_buckets(redis_server: RedisInstance) -> None:
     redis_server.flush()
     client = redis.Redis.from_url(redis_server.url)
-    for seconds in (0.2, 4.0, 29.0, 45.0, 7200.0, -3.0):  # -3: a mail server's clock ahead of ours
-        record_ack_latency(client, seconds)
+    record_ack_latencies(client, [0.2, 4.0, 29.0])  # one delivery group's
+    record_ack_latencies(client, [45.0, 7200.0, -3.0])  # -3: a mail server's clock ahead of ours
+    record_ack_latencies(client, [])  # a group that sent no acknowledgement
     counts = read_ack_latency(client)
     by_bound = dict(zip(BUCKETS, counts.buckets, strict=True))
     assert by_bound[0.5] == 2 and by_bound[5.0] == 3 and by_bound[30.0] == 4 and by_bound[60.0] == 5
@@ -130,7 +131,7 @@ def test_latency_observations_land_in_cumulative_buckets(redis_server: RedisInst
 
 
 def test_recording_latency_never_raises_without_redis() -> None:
-    record_ack_latency(redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5), 1.0)
+    record_ack_latencies(redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5), [1.0])
 
 
 @pytest.mark.parametrize(
