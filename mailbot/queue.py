@@ -34,7 +34,7 @@ def queue(runtime: Runtime, name: str) -> Queue:
 
 # History goes in small jobs: a worker looks at the live queue again after each one, so
 # live mail waits for at most one small job, not for an IMAP batch of history.
-HISTORY_JOB_SIZE = 20
+HISTORY_JOB_SIZE = 5
 
 
 def enqueue_processing(runtime: Runtime, inbound_ids: list[int], *, history: bool = False) -> None:
