@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from mailbot import outbox
@@ -71,9 +72,16 @@ class Handover:
         """Called right before the message is handed over (SMTP DATA). False: the claim
         was lost to another worker, and the sender must not hand it over."""
         connection = self._connection_for_group()
-        with connection.begin():
-            self._record_accepted(connection)
-            held = outbox.mark_sending(connection, entry.id, self.token)
+        try:
+            with connection.begin():
+                self._record_accepted(connection)
+                held = outbox.mark_sending(connection, entry.id, self.token)
+        except SQLAlchemyError as error:
+            # The group's connection went away (PostgreSQL restarted, the backend was
+            # killed): nothing was handed over, so this and the rest are retried on a
+            # fresh connection, never failed for good.
+            self._drop_connection()
+            raise TemporaryFailure(f"database unavailable: {error}", definite=True) from error
         self._accepted = None
         if held:
             self.begun.add(entry.id)
@@ -115,12 +123,15 @@ class Handover:
                     self._record_accepted(connection)
                 self._accepted = None
         finally:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            self._drop_connection()
         # After the commits: only a send that is on record is counted.
         record_ack_latencies(quick_client(self.runtime.redis_url), self._latencies)
         self._latencies = []
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _connection_for_group(self) -> Connection:
         if self._connection is None:

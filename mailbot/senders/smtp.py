@@ -34,19 +34,19 @@ def build_email(entry: OutboxEntry, *, smtputf8: bool = False) -> bytes:
         mime_text.mailbox(
             "From", one_line(entry.from_name or ""), one_line(entry.from_address), smtputf8=smtputf8
         ),
-        _address("To", entry.to_address, smtputf8),
+        _outside_tokens("To", entry.to_address, smtputf8),
     ]
     if entry.reply_to:
-        headers.append(_address("Reply-To", entry.reply_to, smtputf8))
+        headers.append(_outside_tokens("Reply-To", entry.reply_to, smtputf8))
     headers += [
         mime_text.unstructured("Subject", one_line(entry.subject), smtputf8=smtputf8),
         mime_text.tokens("Date", format_datetime(utcnow())),
         mime_text.tokens("Message-ID", f"<{one_line(entry.internet_message_id)}>"),
     ]
     if entry.in_reply_to:
-        headers.append(mime_text.tokens("In-Reply-To", f"<{one_line(entry.in_reply_to)}>"))
+        headers.append(_outside_tokens("In-Reply-To", f"<{entry.in_reply_to}>", smtputf8))
     if entry.references:
-        headers.append(mime_text.tokens("References", one_line(entry.references)))
+        headers.append(_outside_tokens("References", entry.references, smtputf8))
     if entry.kind in {"ack", "escalation", "notification", "handoff", "satisfaction"}:
         # RFC 3834 section 5: automatic responses say so, and ask Exchange not to
         # answer them with its own automatic replies.
@@ -69,12 +69,15 @@ def build_email(entry: OutboxEntry, *, smtputf8: bool = False) -> bytes:
     return "".join(headers).encode("utf-8") + b"\r\n" + body
 
 
-def _address(name: str, address: str, smtputf8: bool) -> str:
-    address = one_line(address)
-    if address.isascii() or smtputf8:
-        return mime_text.tokens(name, address)
-    # Cannot be carried without SMTPUTF8; sent as the email package always wrote it.
-    return mime_text.unstructured(name, address)
+def _outside_tokens(name: str, value: str, smtputf8: bool) -> str:
+    """An address or message ids that came from outside. Non-ASCII (a customer's mail
+    client may put it in a Message-ID) cannot be carried without SMTPUTF8: sent as the
+    email package always wrote it, an encoded-word, rather than 8-bit bytes a strict
+    server refuses for good."""
+    value = one_line(value)
+    if value.isascii() or smtputf8:
+        return mime_text.tokens(name, value)
+    return mime_text.unstructured(name, value)
 
 
 def _security(mailbox: Mailbox) -> dict[str, object]:
@@ -162,6 +165,8 @@ async def _send_over_one_connection(
             except _CONNECTION_ERRORS as error:
                 handover.done(entry, _failure(error))
                 raise _failure(error) from error  # the rest were never begun: retried
+            except TemporaryFailure:
+                raise  # the database, from handover.begin(): nothing was sent, all retried
             except Exception as error:
                 # Something this message carries that cannot be put on the wire (a header
                 # the email package cannot serialise, say): it fails alone and for good.

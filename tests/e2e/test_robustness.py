@@ -7,6 +7,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.deliver import Handover
@@ -14,6 +15,7 @@ from mailbot.devservers.dovecot import DovecotServer
 from mailbot.devservers.smtp_sink import SmtpSink
 from mailbot.outbox import claim, settle_abandoned
 from mailbot.runtime import Runtime
+from mailbot.senders import TemporaryFailure
 from mailbot.store.models import Alert, OutboxEntry
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail
@@ -77,6 +79,33 @@ def test_a_worker_whose_claim_was_taken_over_cannot_undo_the_send(desk: Desk, su
     with sessions() as session:
         assert session.get(OutboxEntry, entry.id).status == "sent"  # type: ignore[union-attr]
     assert late.results[entry.id].status == "skipped"
+
+
+def test_a_database_connection_lost_mid_group_fails_nothing_for_good(desk: Desk, support) -> None:
+    user, password = support
+    desk.smtp.fail_with = "451 4.3.0 later"  # keep the row pending after the first run
+    desk.dovecot.append(user, password, customer_mail("dbgone@mail.gmail.test"))
+    desk.run()
+    desk.smtp.fail_with = None
+    sessions = desk.runtime.sessions
+    with sessions.begin() as session:
+        [entry] = session.scalars(select(OutboxEntry)).all()
+        entry.next_attempt_at = dt.datetime.now(dt.UTC)
+    with sessions.begin() as session:
+        claimed = claim(session, entry.id, "token-a", dt.timedelta(minutes=5))
+        assert claimed is not None
+    handover = Handover(desk.runtime, "token-a")
+    # The connection the group holds dies under it (a restarted or killed backend).
+    handover._connection_for_group().connection.dbapi_connection.close()  # type: ignore[union-attr]
+    with pytest.raises(TemporaryFailure) as raised:
+        handover.begin(claimed)
+    assert raised.value.definite  # nothing was handed over
+    handover.done(claimed, raised.value)
+    handover.finish()
+    with sessions() as session:
+        row = session.get(OutboxEntry, entry.id)
+        assert row is not None and row.status == "pending"  # retried, not failed for good
+    assert len(desk.smtp.received) == 0
 
 
 def test_a_recipient_smtp_cannot_take_fails_alone(desk: Desk, support) -> None:

@@ -118,3 +118,15 @@ def test_a_notification_is_marked_as_ours() -> None:
     mail = message_from_bytes(build_email(_entry("New ticket", "mailbot", "x\n", kind="notification")))
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail["X-Mailbot-Notification"] == "ack:MB-TEST01"
+
+
+def test_a_non_ascii_message_id_from_a_customer_goes_out_as_ascii_without_smtputf8() -> None:
+    # Some mail clients put the sender's accented domain in their Message-ID; a server
+    # without SMTPUTF8 may refuse 8-bit headers for good, and the customer would hear nothing.
+    accented = "ñandú.1@correo.test"
+    entry = _entry("Pedido", "", "Gracias\n", in_reply_to=accented, references=f"<{accented}>")
+    wire = build_email(entry)
+    assert wire.isascii()
+    parsed = message_from_bytes(wire, policy=policy.default)
+    assert str(parsed["In-Reply-To"]) == "<ñandú.1@correo.test>"
+    assert build_email(entry, smtputf8=True).decode().count("<ñandú.1@correo.test>") == 2
