@@ -94,6 +94,7 @@ def build_notifications(
     targets = targets_of(session, ticket.queue)
     if not targets:
         return []
+    session.flush()  # the message's id names each notification (notify_key): it must have one
     context = context_lines(load_context(session, ticket))
     entries = []
     for target in targets:
