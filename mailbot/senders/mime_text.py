@@ -32,7 +32,7 @@ _LINE_BREAK = re.compile(r"[\r\n]+")
 def unstructured(name: str, value: str, *, smtputf8: bool = False) -> str:
     """`Name: value` for free text (Subject, our own markers), CRLF-terminated."""
     value = _LINE_BREAK.sub(" ", value)
-    if _needs_encoded_words(value, smtputf8):
+    if needs_encoded_words(value, smtputf8):
         return _encoded(name, value)
     return _folded(f"{name}: {value}")
 
@@ -49,7 +49,7 @@ def mailbox(name: str, display_name: str, address: str, *, smtputf8: bool = Fals
     display_name = _LINE_BREAK.sub(" ", display_name)
     if not display_name:
         return _folded(f"{name}: {address}")
-    if _needs_encoded_words(display_name, smtputf8):
+    if needs_encoded_words(display_name, smtputf8):
         # An encoded-word may stand for a phrase word (RFC 2047 section 5 (3)).
         phrase = Header(display_name, "utf-8", header_name=name).encode(linesep=LINESEP)
         return f"{name}: {phrase} <{address}>{LINESEP}"
@@ -75,7 +75,7 @@ def text_body(body: str) -> tuple[str, bytes]:
     return "base64", as_base64.replace(b"\n", b"\r\n")
 
 
-def _needs_encoded_words(value: str, smtputf8: bool) -> bool:
+def needs_encoded_words(value: str, smtputf8: bool) -> bool:
     if "=?" in value:
         return True
     if not smtputf8 and not value.isascii():

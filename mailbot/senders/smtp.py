@@ -71,13 +71,14 @@ def build_email(entry: OutboxEntry, *, smtputf8: bool = False) -> bytes:
 
 def _outside_tokens(name: str, value: str, smtputf8: bool) -> str:
     """An address or message ids that came from outside. Non-ASCII (a customer's mail
-    client may put it in a Message-ID) cannot be carried without SMTPUTF8: sent as the
-    email package always wrote it, an encoded-word, rather than 8-bit bytes a strict
+    client may put it in a Message-ID) cannot be carried without SMTPUTF8, nor can a run
+    longer than a line may be (a hostile 1,200-character Message-ID): sent as the email
+    package always wrote them, in encoded-words, rather than as bytes or a line the
     server refuses for good."""
     value = one_line(value)
-    if value.isascii() or smtputf8:
+    if not mime_text.needs_encoded_words(value, smtputf8):
         return mime_text.tokens(name, value)
-    return mime_text.unstructured(name, value)
+    return mime_text.unstructured(name, value, smtputf8=smtputf8)
 
 
 def _security(mailbox: Mailbox) -> dict[str, object]:
