@@ -55,16 +55,22 @@ def test_a_message_the_server_will_not_return_holds_back_nothing(desk: Desk, sup
     assert len(desk.smtp.wait_for(3)) == 3
 
 
-def test_a_worker_whose_claim_was_taken_over_cannot_undo_the_send(desk: Desk, support) -> None:
+def _ack_due_again(desk: Desk, support, message_id: str) -> OutboxEntry:
+    """A customer's acknowledgement the SMTP server put off once, due again now."""
     user, password = support
     desk.smtp.fail_with = "451 4.3.0 later"  # keep the row pending after the first run
-    desk.dovecot.append(user, password, customer_mail("claim@mail.gmail.test"))
+    desk.dovecot.append(user, password, customer_mail(message_id))
     desk.run()
     desk.smtp.fail_with = None
-    sessions = desk.runtime.sessions
-    with sessions.begin() as session:
+    with desk.runtime.sessions.begin() as session:
         [entry] = session.scalars(select(OutboxEntry)).all()
         entry.next_attempt_at = dt.datetime.now(dt.UTC)
+    return entry
+
+
+def test_a_worker_whose_claim_was_taken_over_cannot_undo_the_send(desk: Desk, support) -> None:
+    entry = _ack_due_again(desk, support, "claim@mail.gmail.test")
+    sessions = desk.runtime.sessions
     ttl = dt.timedelta(seconds=1)
     with sessions.begin() as session:  # worker A claims, then stalls past its claim
         stale = claim(session, entry.id, "token-a", ttl)
@@ -82,15 +88,8 @@ def test_a_worker_whose_claim_was_taken_over_cannot_undo_the_send(desk: Desk, su
 
 
 def test_a_database_connection_lost_mid_group_fails_nothing_for_good(desk: Desk, support) -> None:
-    user, password = support
-    desk.smtp.fail_with = "451 4.3.0 later"  # keep the row pending after the first run
-    desk.dovecot.append(user, password, customer_mail("dbgone@mail.gmail.test"))
-    desk.run()
-    desk.smtp.fail_with = None
+    entry = _ack_due_again(desk, support, "dbgone@mail.gmail.test")
     sessions = desk.runtime.sessions
-    with sessions.begin() as session:
-        [entry] = session.scalars(select(OutboxEntry)).all()
-        entry.next_attempt_at = dt.datetime.now(dt.UTC)
     with sessions.begin() as session:
         claimed = claim(session, entry.id, "token-a", dt.timedelta(minutes=5))
         assert claimed is not None
