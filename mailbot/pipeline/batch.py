@@ -33,6 +33,7 @@ from mailbot.channels import load_config
 from mailbot.mail.parse import UnparseableMessage
 from mailbot.message import InboundMessage
 from mailbot.observability.logs import log_fields
+from mailbot.pipeline.chunk_load import read_chunk
 from mailbot.pipeline.normalizers import normalize_inbound
 from mailbot.pipeline.process import (
     Addresses,
@@ -156,18 +157,22 @@ def _file_all(runtime: Runtime, parsed: list[_Parsed], addresses: Addresses) -> 
     failures: list[tuple[int, str]] = []
     try:
         with runtime.sessions.begin() as session, reads_kept(session):
-            _serialise_senders(session, [p.msg for p in parsed])
+            messages = [p.msg for p in parsed]
+            _serialise_senders(session, messages)
             rows = {
                 row.id: row
                 for row in session.scalars(
                     select(Inbound).where(Inbound.id.in_([p.inbound_id for p in parsed])).with_for_update()
                 )
             }
+            # After the senders' locks: nobody else files for them until the commit.
+            chunk = read_chunk(session, messages, runtime.settings, utcnow())
             for item in parsed:
                 inbound = rows.get(item.inbound_id)
                 if inbound is None or inbound.status != InboundStatus.RECEIVED:
                     outcomes.append(Outcome(item.inbound_id, "skipped"))
                     continue
+                chunk.start(item.msg)
                 try:
                     with (
                         log_fields(inbound_id=item.inbound_id, channel=inbound.channel),

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.pipeline.subjects import normalize_subject
 from mailbot.store.models import Message, Ticket
 from mailbot.timeutil import as_utc
@@ -81,10 +82,17 @@ def find_duplicate(
 
 
 def load_seen(session: Session, msg: InboundMessage, digest: str, since: datetime) -> list[SeenMessage]:
-    """Stored messages with this Message-ID, or this sender and content since `since`.
+    """Stored messages with this Message-ID, or this sender and content since `since`
+    (read for the whole chunk when it is filed in one, chunk_reads.py)."""
+    chunk = reads_of(session)
+    if chunk is not None and chunk.answers_for(msg.sender_handle):
+        return [row for row in chunk.seen if is_seen(row, msg, digest, since)]
+    return [seen_message(row) for row in session.execute(seen_query(seen_condition(msg, digest, since)))]
 
-    One statement: each arm of the OR has its own index (the channel's unique message id,
-    the sender's recent messages), so neither SQLite nor PostgreSQL scans the table."""
+
+def seen_condition(msg: InboundMessage, digest: str, since: datetime) -> ColumnElement[bool]:
+    """The stored messages `msg` could repeat. Each arm of the OR has its own index (the
+    channel's unique message id, the sender's recent messages): no table scan."""
     condition = and_(
         Message.content_hash == digest,
         Message.from_address == msg.sender_handle,
@@ -93,7 +101,18 @@ def load_seen(session: Session, msg: InboundMessage, digest: str, since: datetim
     if msg.message_id:
         same_id = and_(Message.channel == msg.channel, Message.internet_message_id == msg.message_id)
         condition = or_(same_id, condition)
-    rows = session.execute(
+    return condition
+
+
+def is_seen(row: SeenMessage, msg: InboundMessage, digest: str, since: datetime) -> bool:
+    """`seen_condition`, on a row already read."""
+    if msg.message_id and row.channel == msg.channel and row.internet_message_id == msg.message_id:
+        return True
+    return row.content_hash == digest and row.from_address == msg.sender_handle and row.received_at >= since
+
+
+def seen_query(*conditions: ColumnElement[bool]) -> Select:
+    return (
         select(
             Message.id,
             Message.ticket_id,
@@ -105,18 +124,18 @@ def load_seen(session: Session, msg: InboundMessage, digest: str, since: datetim
             Message.received_at,
         )
         .join(Ticket, Ticket.id == Message.ticket_id)
-        .where(condition)
+        .where(or_(*conditions))
     )
-    return [
-        SeenMessage(
-            id=row.id,
-            ticket_id=row.ticket_id,
-            ticket_ref=row.ref,
-            channel=row.channel,
-            internet_message_id=row.internet_message_id,
-            content_hash=row.content_hash,
-            from_address=row.from_address,
-            received_at=as_utc(row.received_at),
-        )
-        for row in rows
-    ]
+
+
+def seen_message(row: Row) -> SeenMessage:
+    return SeenMessage(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        ticket_ref=row.ref,
+        channel=row.channel,
+        internet_message_id=row.internet_message_id,
+        content_hash=row.content_hash,
+        from_address=row.from_address,
+        received_at=as_utc(row.received_at),
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     CompoundSelect,
@@ -71,6 +72,7 @@ class KnownContact:
     via: str = ""
     # Created by this filing: it has no tickets yet, so nothing needs to look for them.
     created: bool = False
+    since: datetime | None = None  # when the contact was first seen (None: not read)
 
 
 @dataclass(frozen=True)
@@ -201,13 +203,22 @@ def load_known_contacts(
     handle = sender_handle(msg)
     no_via = cast(null(), String)
     arms: list[Select] = [
-        select(Contact.id, Contact.name, Contact.email, true().label("by_identity"), no_via.label("via"))
+        select(
+            Contact.id,
+            Contact.name,
+            Contact.email,
+            Contact.created_at,
+            true().label("by_identity"),
+            no_via.label("via"),
+        )
         .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
         .where(ContactIdentity.channel == msg.channel, ContactIdentity.handle == handle)
     ]
     if msg.channel == "email":
         arms.append(
-            select(Contact.id, Contact.name, Contact.email, false(), no_via).where(Contact.email == handle)
+            select(Contact.id, Contact.name, Contact.email, Contact.created_at, false(), no_via).where(
+                Contact.email == handle
+            )
         )
     if claims:
         arms.append(
@@ -215,6 +226,7 @@ def load_known_contacts(
                 Contact.id,
                 Contact.name,
                 Contact.email,
+                Contact.created_at,
                 false(),
                 (ContactIdentity.channel + literal(":") + ContactIdentity.handle),
             )
@@ -232,12 +244,19 @@ def load_known_contacts(
         if emails:
             arms.append(
                 select(
-                    Contact.id, Contact.name, Contact.email, false(), literal("email:") + Contact.email
+                    Contact.id,
+                    Contact.name,
+                    Contact.email,
+                    Contact.created_at,
+                    false(),
+                    literal("email:") + Contact.email,
                 ).where(Contact.email.in_(emails))
             )
     query: Select | CompoundSelect = arms[0] if len(arms) == 1 else union_all(*arms)
     return [
-        KnownContact(row.id, row.name or "", row.email, bool(row.by_identity), row.via or "")
+        KnownContact(
+            row.id, row.name or "", row.email, bool(row.by_identity), row.via or "", since=row.created_at
+        )
         for row in session.execute(query)
     ]
 
@@ -266,9 +285,9 @@ def identify(session: Session, msg: InboundMessage, phone_region: str = "") -> I
         created = Contact(name=plan.name, email=plan.email, language=plan.language)
         session.add(created)
         session.flush()
-        contact = KnownContact(created.id, plan.name, plan.email, created=True)
+        contact = KnownContact(created.id, plan.name, plan.email, created=True, since=created.created_at)
     else:
-        contact = KnownContact(plan.contact.id, plan.name, plan.contact.email)
+        contact = KnownContact(plan.contact.id, plan.name, plan.contact.email, since=plan.contact.since)
         if plan.fills_name:
             session.execute(
                 update(Contact)

@@ -25,6 +25,7 @@ from mailbot.outbox import mark_bounced
 from mailbot.phones import region_for
 from mailbot.pipeline.acknowledge import AckDecision, build_ack, decide_ack
 from mailbot.pipeline.chat_ack import build_chat_ack
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.pipeline.classify import AUTO_REPLY, BOUNCE, OWN_ECHO, PLATFORM_EVENT, Verdict, classify
 from mailbot.pipeline.conversation import find_conversation
 from mailbot.pipeline.crosschannel import CROSS_CHANNEL, CrossChannelDecision, find_cross_channel
@@ -398,7 +399,7 @@ def _file_customer_message(
                 now,
                 new_ticket=match is None,
                 mailbox=mailbox,
-                first_contact=contact.created,
+                contact=contact,
             )
             # What the acknowledgement promises: the time left until the ticket's due time.
             response_hours = hours_until(triaged.first_response_due_at, now)
@@ -556,6 +557,9 @@ def _apply_platform_event(
 
 
 def unused_ref(session: Session) -> str:
+    chunk = reads_of(session)
+    if chunk is not None and (ref := chunk.next_ref()) is not None:
+        return ref
     # 32^6 refs: a collision is rare but certain over a busy year; never fail on one.
     while True:
         ref = new_ref()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.pipeline.refs import ref_from_reply_address
 from mailbot.store.models import OutboxEntry, Ticket
 
@@ -22,12 +23,22 @@ def _returned_ids(msg: InboundMessage) -> list[str]:
     return list(dict.fromkeys(i for i in (msg.bounced_message_id, enclosed_id) if i))
 
 
+def named_ids(msg: InboundMessage) -> list[str]:
+    """The Message-IDs a message names: its own, its copy's."""
+    return list(dict.fromkeys(i for i in (msg.message_id, *_returned_ids(msg)) if i))
+
+
 def own_message_ids(session: Session, msg: InboundMessage) -> set[str]:
-    """The Message-IDs this message names (its own, its copy's) that we generated:
-    what classify needs to know and, being pure, cannot look up."""
-    named = list(dict.fromkeys(i for i in (msg.message_id, *_returned_ids(msg)) if i))
+    """The Message-IDs this message names that we generated: what classify needs to
+    know and, being pure, cannot look up. A chunk reads them for all its messages at
+    once; an id of ours generated within the chunk has not left it yet, so no message of
+    the chunk can name it."""
+    named = named_ids(msg)
     if not named:
         return set()
+    chunk = reads_of(session)
+    if chunk is not None:
+        return chunk.own_ids.intersection(named)
     query = select(OutboxEntry.internet_message_id).where(OutboxEntry.internet_message_id.in_(named))
     return {found for found in session.scalars(query) if found}
 

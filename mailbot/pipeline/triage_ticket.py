@@ -20,6 +20,7 @@ from mailbot.customers.lookup import lookup_url, owe_lookup
 from mailbot.customers.records import known_attributes, normalize_email, normalize_phone
 from mailbot.message import InboundMessage
 from mailbot.pipeline.context import build_context, load_prior_tickets
+from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.intent import detect_intent, higher_intent
 from mailbot.pipeline.routing import TicketFacts, route
 from mailbot.pipeline.triage import decide_priority, raise_to
@@ -51,8 +52,10 @@ def triage_ticket(
     *,
     new_ticket: bool,
     mailbox: Mailbox | None,
-    first_contact: bool = False,
+    contact: KnownContact | None = None,
 ) -> None:
+    """`contact`: the sender as identified by this filing, when it was (its e-mail and
+    first sighting are then known without reading the contact again)."""
     intent = detect_intent(msg.subject, msg.text)
     urgency = detect_urgency(msg.subject, msg.text)
     if not new_ticket:
@@ -65,19 +68,24 @@ def triage_ticket(
             ticket.priority = raise_to(ticket.priority, urgency.level)
             set_due_time(ticket, load_sla_config(session))
         return
-    email, phone = customer_keys(msg, ticket.contact.email if ticket.contact else None)
+    if contact is not None and contact.since is not None:
+        contact_email, contact_since = contact.email, contact.since
+    else:
+        contact_email = ticket.contact.email if ticket.contact else None
+        contact_since = ticket.contact.created_at if ticket.contact else now
+    email, phone = customer_keys(msg, contact_email)
     known = known_attributes(session, email, phone, settings.customer_lookup_ttl_seconds, now)
     template = settings.customer_lookup_url
     pending = bool(template) and not known.http_fresh and lookup_url(template or "", email, phone) is not None
     if pending:
         owe_lookup(session, ticket.id, email, phone)
     # A contact created by this filing has no other tickets.
-    prior = [] if first_contact else load_prior_tickets(session, ticket.contact_id, ticket.id)
+    prior = [] if contact and contact.created else load_prior_tickets(session, ticket.contact_id, ticket.id)
     ticket.context = build_context(
         prior,
         channel=ticket.channel,
         language=ticket.language,
-        contact_since=ticket.contact.created_at if ticket.contact else now,
+        contact_since=contact_since,
         attributes=known.attributes,
         attributes_pending=pending,
         now=now,
