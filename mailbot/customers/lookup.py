@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from mailbot.customers.records import HTTP_SOURCE
 from mailbot.runtime import Runtime
 from mailbot.statuses import LookupStatus
-from mailbot.store.models import CustomerLookup, CustomerRecord
+from mailbot.store.models import CustomerLookup, CustomerRecord, Ticket
 from mailbot.timeutil import utcnow
 
 log = logging.getLogger("mailbot.customers")
@@ -69,8 +69,8 @@ def fetch_attributes(url: str, timeout: float) -> dict[str, Any]:
     return data
 
 
-def owe_lookup(session: Session, ticket_id: int, email: str | None, phone: str | None) -> None:
-    session.add(CustomerLookup(ticket_id=ticket_id, email=email, phone=phone))
+def owe_lookup(session: Session, ticket: Ticket, email: str | None, phone: str | None) -> None:
+    session.add(CustomerLookup(ticket=ticket, email=email, phone=phone))
 
 
 def enqueue_due_lookups(runtime: Runtime) -> int:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.store.models import CustomerRecord
 from mailbot.timeutil import as_utc
 
@@ -119,18 +120,24 @@ def known_attributes(
 ) -> KnownAttributes:
     """What the imported records and the cached HTTP answers say, the HTTP answer last
     (it is the fresher of the two)."""
-    keys = [CustomerRecord.email == email] if email else []
-    keys += [CustomerRecord.phone == phone] if phone else []
-    if not keys:
+    if not email and not phone:
         return KnownAttributes({}, True)
-    records = sorted(
-        session.scalars(select(CustomerRecord).where(or_(*keys))),
-        key=lambda r: (r.source == HTTP_SOURCE, r.id),
-    )
+    chunk = reads_of(session)
+    if chunk is not None and chunk.holds_records_of(email, phone):
+        records = [r for r in chunk.records if (email and r.email == email) or (phone and r.phone == phone)]
+    else:
+        records = list(session.scalars(records_query([email] if email else [], [phone] if phone else [])))
     attributes: dict[str, Any] = {}
     fresh = False
-    for record in records:
+    for record in sorted(records, key=lambda r: (r.source == HTTP_SOURCE, r.id)):
         attributes.update(record.attributes or {})
         if record.source == HTTP_SOURCE and as_utc(record.fetched_at) > now - timedelta(seconds=ttl_seconds):
             fresh = True
     return KnownAttributes(attributes, fresh)
+
+
+def records_query(emails: Sequence[str], phones: Sequence[str]) -> Select:
+    """The records of any of these (normalised) addresses and numbers."""
+    keys = [CustomerRecord.email.in_(emails)] if emails else []
+    keys += [CustomerRecord.phone.in_(phones)] if phones else []
+    return select(CustomerRecord).where(or_(*keys))

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
+from mailbot.customers.records import records_query
 from mailbot.message import InboundMessage
 from mailbot.pipeline.chunk_reads import ChunkReads, SentAck
 from mailbot.pipeline.dedupe import content_hash, seen_condition, seen_message, seen_query
+from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.refs import new_ref
 from mailbot.pipeline.returned import named_ids
-from mailbot.store.models import Message, OutboxEntry, Ticket
+from mailbot.pipeline.triage_ticket import customer_keys
+from mailbot.store.models import Contact, ContactIdentity, Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc
 
 
@@ -59,7 +62,64 @@ def _load(session: Session, messages: list[InboundMessage], settings: Settings, 
     ):
         acks.setdefault(address, []).append(SentAck(address, subject, as_utc(created_at)))
 
-    return ChunkReads(own_ids, seen, set(senders), received, acks, _free_refs(session, 2 * len(messages)))
+    by_identity, by_email = _contacts(session, messages)
+    emails, phones = _record_keys(messages)
+    records = list(session.scalars(records_query(emails, phones))) if emails or phones else []
+    return ChunkReads(
+        own_ids,
+        seen,
+        set(senders),
+        received,
+        acks,
+        _free_refs(session, 2 * len(messages)),
+        by_identity,
+        by_email,
+        {*emails, *phones},
+        records,
+    )
+
+
+def _contacts(
+    session: Session, messages: list[InboundMessage]
+) -> tuple[dict[tuple[str, str], list[KnownContact]], dict[str, list[KnownContact]]]:
+    """identify.load_known_contacts' first two arms, for every sender of the chunk."""
+    pairs = sorted({(msg.channel, msg.sender_handle) for msg in messages})
+    by_identity: dict[tuple[str, str], list[KnownContact]] = {pair: [] for pair in pairs}
+    query = (
+        select(
+            Contact.id,
+            Contact.name,
+            Contact.email,
+            Contact.created_at,
+            ContactIdentity.channel,
+            ContactIdentity.handle,
+        )
+        .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+        .where(or_(*(and_(ContactIdentity.channel == c, ContactIdentity.handle == h) for c, h in pairs)))
+        .order_by(Contact.id)
+    )
+    for row in session.execute(query):
+        by_identity[row.channel, row.handle].append(
+            KnownContact(row.id, row.name or "", row.email, True, since=row.created_at)
+        )
+    by_email: dict[str, list[KnownContact]] = {}
+    emails = sorted({msg.sender_handle for msg in messages if msg.channel == "email"})
+    if emails:
+        by_address = select(Contact.id, Contact.name, Contact.email, Contact.created_at).where(
+            Contact.email.in_(emails)
+        )
+        for found in session.execute(by_address.order_by(Contact.id)):
+            by_email.setdefault(found.email, []).append(
+                KnownContact(found.id, found.name or "", found.email, False, since=found.created_at)
+            )
+    return by_identity, by_email
+
+
+def _record_keys(messages: list[InboundMessage]) -> tuple[list[str], list[str]]:
+    """The addresses and numbers triage will look customer records up by, as far as the
+    message alone says (a contact's own e-mail address is looked up by itself)."""
+    keys = [customer_keys(msg, None) for msg in messages]
+    return sorted({e for e, _ in keys if e}), sorted({p for _, p in keys if p})
 
 
 def _free_refs(session: Session, count: int) -> list[str]:

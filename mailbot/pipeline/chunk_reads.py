@@ -28,6 +28,8 @@ from mailbot.message import InboundMessage
 
 if TYPE_CHECKING:
     from mailbot.pipeline.dedupe import SeenMessage
+    from mailbot.pipeline.identify import KnownContact
+    from mailbot.store.models import CustomerRecord
 
 _CHUNK = "mailbot.chunk_reads"
 
@@ -47,6 +49,14 @@ class ChunkReads:
     received: dict[str, list[datetime]]  # address -> when its messages arrived
     acks: dict[str, list[SentAck]]  # address -> the acknowledgements sent to it
     refs: list[str]
+    # The contacts holding each sender's handle on its channel, and each e-mail sender's
+    # address: what identify looks up for a message that claims no other identities.
+    by_identity: dict[tuple[str, str], list[KnownContact]]
+    by_email: dict[str, list[KnownContact]]
+    # The customer records of the senders' addresses and numbers (written by imports and
+    # lookups only, never by filing: any message may read them).
+    record_keys: set[str]
+    records: list[CustomerRecord]
     # The senders and Message-IDs of the chunk's messages filed so far.
     _earlier: set[str] = field(default_factory=set)
     _current_is_fresh: bool = False
@@ -75,17 +85,25 @@ class ChunkReads:
     def acks_since(self, address: str, since: datetime) -> list[SentAck]:
         return [ack for ack in self.acks.get(address, ()) if ack.created_at >= since]
 
+    def contacts_for(self, msg: InboundMessage) -> list[KnownContact] | None:
+        """load_known_contacts for a message without claims; None: ask the store."""
+        handle = msg.sender_handle
+        if not self.answers_for(handle) or (msg.channel, handle) not in self.by_identity:
+            return None
+        return [*self.by_identity[msg.channel, handle], *self.by_email.get(handle, [])]
+
+    def holds_records_of(self, email: str | None, phone: str | None) -> bool:
+        return all(key in self.record_keys for key in (email, phone) if key)
+
     def next_ref(self) -> str | None:
         return self.refs.pop() if self.refs else None
 
 
 def _keys_of(msg: InboundMessage) -> set[str]:
-    keys = {msg.sender_handle, msg.sender_address, *(i.value.lower() for i in msg.claimed_identities)}
+    keys = {msg.sender_handle, msg.sender_address, *(i.value.strip().lower() for i in msg.claimed_identities)}
     if msg.message_id:
         keys.add(msg.message_id)
     return keys
-
-
 
 
 def reads_of(session: Session) -> ChunkReads | None:

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage, SenderIdentity
 from mailbot.phones import to_e164
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.store.models import Contact, ContactIdentity, IdentitySuggestion
 
 
@@ -199,7 +200,11 @@ def load_known_contacts(
     those holding a claimed address or number.
 
     A UNION of indexed lookups (the identity's unique channel+handle, the contact's unique
-    e-mail), one statement, a handful of rows."""
+    e-mail), one statement, a handful of rows; read for the whole chunk when it is filed
+    in one and the message claims nothing else (chunk_reads.py)."""
+    chunk = reads_of(session)
+    if chunk is not None and not claims and (known := chunk.contacts_for(msg)) is not None:
+        return known
     handle = sender_handle(msg)
     no_via = cast(null(), String)
     arms: list[Select] = [

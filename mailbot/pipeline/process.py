@@ -337,6 +337,7 @@ def _file_customer_message(
     joined = cross is not None and cross.ticket is not None
     thread_reason, thread_confidence = _thread_decision(match, cross, identified.plan.linked_by)
     ticket: Ticket | None = None  # loaded only when it is new or an acknowledgement needs it
+    response_hours = 0
     if match is None:
         enrichment = enrich(msg, now)
         ticket = Ticket(
@@ -356,6 +357,13 @@ def _file_customer_message(
             updated_at=now,
         )
         session.add(ticket)
+        # Prior context, customer data, intent, priority, routing rules, the SLA due time
+        # and the self-service help, decided before the ticket is written: one INSERT with
+        # all of it. None of their reads needs the new ticket's row.
+        with session.no_autoflush:
+            response_hours = _triage(session, ticket, msg, settings, now, True, mailbox, contact)
+            # After triage: the intent decides whether self-service helps at all.
+            suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
         session.flush()
         if hold:
             log.warning("ticket %s held for review: %s", ticket.ref, hold)
@@ -385,27 +393,11 @@ def _file_customer_message(
         thread_reason,
         thread_confidence,
     )
-    # Prior context, customer data, intent, priority, routing rules and the SLA due time.
     # Their reads never need what triage writes on the ticket: without autoflush, the
     # ticket's changes go out in one UPDATE with the next write instead of one per read.
     with session.no_autoflush:
-        response_hours = 0
-        if (triaged := ticket or session.get(Ticket, filed.id)) is not None:
-            triage_ticket(
-                session,
-                triaged,
-                msg,
-                settings,
-                now,
-                new_ticket=match is None,
-                mailbox=mailbox,
-                contact=contact,
-            )
-            # What the acknowledgement promises: the time left until the ticket's due time.
-            response_hours = hours_until(triaged.first_response_due_at, now)
-        if ticket is not None:
-            # After triage: the intent decides whether self-service helps at all.
-            suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
+        if match is not None and (joined_ticket := session.get(Ticket, filed.id)) is not None:
+            response_hours = _triage(session, joined_ticket, msg, settings, now, False, mailbox, contact)
         cap = (
             ack_cap_reason(session, msg.sender_address, ticket.normalized_subject, settings, now)
             if ticket is not None
@@ -500,6 +492,23 @@ def _file_customer_message(
         outbox_ids,
         notify_ids,
     )
+
+
+def _triage(
+    session: Session,
+    ticket: Ticket,
+    msg: InboundMessage,
+    settings: Settings,
+    now: datetime,
+    new_ticket: bool,
+    mailbox: Mailbox | None,
+    contact: KnownContact,
+) -> int:
+    """Triage the ticket; the hours the acknowledgement promises (until its due time)."""
+    triage_ticket(
+        session, ticket, msg, settings, now, new_ticket=new_ticket, mailbox=mailbox, contact=contact
+    )
+    return hours_until(ticket.first_response_due_at, now)
 
 
 def _find_ticket(

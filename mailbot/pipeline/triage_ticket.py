@@ -78,7 +78,7 @@ def triage_ticket(
     template = settings.customer_lookup_url
     pending = bool(template) and not known.http_fresh and lookup_url(template or "", email, phone) is not None
     if pending:
-        owe_lookup(session, ticket.id, email, phone)
+        owe_lookup(session, ticket, email, phone)
     # A contact created by this filing has no other tickets.
     prior = [] if contact and contact.created else load_prior_tickets(session, ticket.contact_id, ticket.id)
     ticket.context = build_context(

@@ -465,6 +465,8 @@ class CustomerLookup(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), unique=True)
+    # Set on a ticket not yet written: its row is inserted before this one.
+    ticket: Mapped[Ticket] = relationship()
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default=LookupStatus.PENDING, index=True)

@@ -8,13 +8,14 @@ import collections
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from mailbot.jobs import CLOCK, process_inbound_batch
 from mailbot.pipeline.batch import FILING_CHUNK
 from mailbot.queue import HISTORY_QUEUE, INBOUND_QUEUE, queue
 from mailbot.stage_timings import STAGE_TIMINGS_ENV, read_stage_timings
-from mailbot.store.models import Inbound
+from mailbot.store.db import engine_for
+from mailbot.store.models import Inbound, Message, Ticket
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail, inbound_rows, message_rows, outbox_rows
 
@@ -148,3 +149,60 @@ def test_live_mail_is_filed_before_the_history_a_new_mailbox_imports(desk: Desk,
     assert all(now.processed_at <= row.processed_at for row in rows if row.processed_at is not None)
     [ack] = outbox_rows(desk.runtime)  # history is never acknowledged
     assert ack.to_address == "now@gmail.test"
+
+
+def test_a_chunk_decides_from_rows_read_once_what_each_message_would_have_asked(
+    desk: Desk, support, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Senders with history, each alone in its chunk: the chunk's rows (chunk_reads.py)
+    give the answers the store would have, and are read once for the chunk."""
+    monkeypatch.setenv("MAILBOT_ACK_CAP_PER_ADDRESS", "2")
+    ana = "Ana García <ana.garcia@gmail.test>"
+    first = [
+        customer_mail("ana-1@mail.gmail.test", sender=ana, subject="Pedido 1 sin llegar"),
+        customer_mail("luis-1@mail.gmail.test", sender="Luis <luis@correo.test>", subject="Factura"),
+    ]
+    process_inbound_batch(store_only(desk, *support, first))
+    # Her second acknowledgement, the cap's last (the rows filed before are skipped).
+    process_inbound_batch(
+        store_only(desk, *support, [customer_mail("ana-2@mail.gmail.test", sender=ana, subject="Talla")])
+    )
+
+    later = [
+        customer_mail(
+            f"new-{n}@mail.gmail.test", sender=f"Cliente {n} <c{n}@gmail.test>", subject=f"Duda {n}"
+        )
+        for n in range(4)
+    ]
+    later += [
+        customer_mail("ana-3@mail.gmail.test", sender=ana, subject="Devolución"),  # over the cap
+        # Luis's first mail again under a new Message-ID: a copy.
+        customer_mail("luis-copy@mail.gmail.test", sender="Luis <luis@correo.test>", subject="Factura"),
+    ]
+    done = {r.id for r in inbound_rows(desk.runtime)}
+    ids = sorted(set(store_only(desk, *support, later)) - done)
+    statements: list[str] = []
+    engine = engine_for(desk.runtime.settings.database_url)
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        counts = process_inbound_batch(ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+    assert counts == {"processed": 5, "duplicate": 1}
+    acks_to = collections.Counter(e.to_address for e in outbox_rows(desk.runtime) if e.kind == "ack")
+    assert acks_to["ana.garcia@gmail.test"] == 2, "the cap counted the acknowledgements of earlier chunks"
+    assert acks_to["luis@correo.test"] == 1
+    assert all(acks_to[f"c{n}@gmail.test"] == 1 for n in range(4))
+    with desk.runtime.sessions() as session:
+        ana_contacts = set(
+            session.scalars(
+                select(Ticket.contact_id).join(Message).where(Message.from_address == "ana.garcia@gmail.test")
+            )
+        )
+    assert len(ana_contacts) == 1, "Ana's third ticket found her contact"
+    # Read once for the six messages, not once each.
+    acks_read = [s for s in statements if "FROM outbox" in s and "outbox.kind" in s]
+    seen_read = [s for s in statements if "FROM messages JOIN tickets" in s]
+    assert len(acks_read) == 1 and len(seen_read) == 1, (acks_read, seen_read)
