@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from mailbot.jobs import CLOCK, process_inbound_batch
+from mailbot.pipeline import process
 from mailbot.pipeline.batch import FILING_CHUNK
 from mailbot.queue import HISTORY_QUEUE, INBOUND_QUEUE, queue
 from mailbot.stage_timings import STAGE_TIMINGS_ENV, read_stage_timings
@@ -206,3 +207,34 @@ def test_a_chunk_decides_from_rows_read_once_what_each_message_would_have_asked(
     acks_read = [s for s in statements if "FROM outbox" in s and "outbox.kind" in s]
     seen_read = [s for s in statements if "FROM messages JOIN tickets" in s]
     assert len(acks_read) == 1 and len(seen_read) == 1, (acks_read, seen_read)
+
+
+def test_a_message_whose_filing_fails_undoes_its_chunk_which_is_filed_again_one_by_one(
+    desk: Desk, support, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mails = [
+        customer_mail(f"ok-{n}@mail.gmail.test", sender=f"Cliente {n} <c{n}@gmail.test>", subject=f"Duda {n}")
+        for n in range(3)
+    ]
+    mails.insert(1, customer_mail("bad@mail.gmail.test", sender="B <b@b.test>", subject="Rompe el filing"))
+    ids = store_only(desk, *support, mails)
+    real_enrich = process.enrich
+
+    def enrich_failing_on_one(msg, now):  # a bug that only this message's data reaches
+        if msg.subject == "Rompe el filing":
+            raise ValueError("enrichment bug")
+        return real_enrich(msg, now)
+
+    monkeypatch.setattr(process, "enrich", enrich_failing_on_one)
+
+    assert process_inbound_batch(ids) == {"processed": 3, "failed": 1}
+
+    rows = {row.id: row for row in inbound_rows(desk.runtime)}
+    bad = rows[ids[1]]
+    assert bad.status == "received" and "enrichment bug" in (bad.error or "")
+    assert bad.attempts == 2, "the chunk's attempt and its own one-by-one attempt"
+    # The undone chunk left nothing behind: one ticket and one acknowledgement each.
+    assert sorted(e.to_address for e in outbox_rows(desk.runtime)) == [f"c{n}@gmail.test" for n in range(3)]
+    assert len(message_rows(desk.runtime)) == 3
+    monkeypatch.setattr(process, "enrich", real_enrich)
+    assert process_inbound_batch([bad.id]) == {"processed": 1}
