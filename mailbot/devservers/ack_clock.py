@@ -64,6 +64,11 @@ class AckClock:
                 self._changed.wait(min(remaining, 1.0))
             return True
 
+    def last_arrival(self) -> float:
+        """When the latest acknowledgement arrived (time.monotonic())."""
+        with self._changed:
+            return max(self.arrived.values(), default=time.monotonic())
+
     def when(self, message_id: str) -> float | None:
         with self._changed:
             return self.arrived.get(message_id)

@@ -50,6 +50,7 @@ from mailbot.pipeline.process import (
 from mailbot.runtime import Runtime
 from mailbot.stage_timings import StageClock
 from mailbot.statuses import InboundStatus
+from mailbot.store.id_pool import reserve_ids
 from mailbot.store.models import Inbound
 from mailbot.store.read_once import reads_kept
 from mailbot.timeutil import utcnow
@@ -168,6 +169,8 @@ def _file_all(runtime: Runtime, parsed: list[_Parsed], addresses: Addresses) -> 
             }
             # After the senders' locks: nobody else files for them until the commit.
             chunk = read_chunk(session, messages, runtime.settings, utcnow())
+            # The chunk's new rows go out together at the commit (store/id_pool.py).
+            reserve_ids(session, len(parsed))
             for item in parsed:
                 inbound = rows.get(item.inbound_id)
                 if inbound is None or inbound.status != InboundStatus.RECEIVED:

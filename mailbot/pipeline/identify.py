@@ -39,7 +39,9 @@ from sqlalchemy.orm import Session
 from mailbot.message import InboundMessage, SenderIdentity
 from mailbot.phones import to_e164
 from mailbot.pipeline.chunk_reads import reads_of
+from mailbot.store.id_pool import assign_id
 from mailbot.store.models import Contact, ContactIdentity, IdentitySuggestion
+from mailbot.timeutil import utcnow
 
 
 @dataclass(frozen=True, order=True)
@@ -287,9 +289,9 @@ def identify(session: Session, msg: InboundMessage, phone_region: str = "") -> I
     claims = claims_of(msg, phone_region)
     plan = decide_contact(msg, load_known_contacts(session, msg, claims), claims)
     if plan.contact is None:
-        created = Contact(name=plan.name, email=plan.email, language=plan.language)
+        created = Contact(name=plan.name, email=plan.email, language=plan.language, created_at=utcnow())
         session.add(created)
-        session.flush()
+        assign_id(session, created)
         contact = KnownContact(created.id, plan.name, plan.email, created=True, since=created.created_at)
     else:
         contact = KnownContact(plan.contact.id, plan.name, plan.contact.email, since=plan.contact.since)
@@ -307,8 +309,6 @@ def identify(session: Session, msg: InboundMessage, phone_region: str = "") -> I
         )
     if plan.suggestions:
         suggest_links(session, contact.id, plan.suggestions)
-    if keys:
-        session.flush()
     return Identified(contact, plan)
 
 

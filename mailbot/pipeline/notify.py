@@ -30,6 +30,7 @@ from mailbot.pipeline.agent_reply import reply_message_id
 from mailbot.pipeline.chat_ack import chat_message_id
 from mailbot.pipeline.refs import agent_reply_address
 from mailbot.pipeline.subjects import normalize_subject
+from mailbot.store.id_pool import assign_id
 from mailbot.store.models import DeliveryTarget, Mailbox, Message, OutboxEntry, Ticket
 from mailbot.ticket_json import message_json, ticket_json
 from mailbot.timeutil import as_utc
@@ -94,7 +95,7 @@ def build_notifications(
     targets = targets_of(session, ticket.queue)
     if not targets:
         return []
-    session.flush()  # the message's id names each notification (notify_key): it must have one
+    assign_id(session, message)  # the message's id names each notification (notify_key)
     context = context_lines(load_context(session, ticket))
     entries = []
     for target in targets:

@@ -52,6 +52,7 @@ from mailbot.pipeline.triage_ticket import triage_ticket
 from mailbot.runtime import Runtime
 from mailbot.sla.due import hours_until
 from mailbot.statuses import InboundStatus, TicketStatus
+from mailbot.store.id_pool import assign_id
 from mailbot.store.models import Alert, Attachment, Inbound, Mailbox, Message, Ticket
 from mailbot.store.read_once import reads_kept
 from mailbot.timeutil import as_utc, utcnow
@@ -364,7 +365,7 @@ def _file_customer_message(
             response_hours = _triage(session, ticket, msg, settings, now, True, mailbox, contact)
             # After triage: the intent decides whether self-service helps at all.
             suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
-        session.flush()
+        assign_id(session, ticket)
         if hold:
             log.warning("ticket %s held for review: %s", ticket.ref, hold)
             session.add(
@@ -436,8 +437,7 @@ def _file_customer_message(
             )
             entry.channel = "email"
             session.add(entry)
-            session.flush()
-            outbox_ids = (entry.id,)
+            outbox_ids = (assign_id(session, entry),)
             decision = AckDecision(True, "form: acknowledged by mail too")
     elif decision.send and ticket is not None and msg.channel != "email":
         entry = build_chat_ack(
@@ -452,8 +452,7 @@ def _file_customer_message(
             joined=joined,
         )
         session.add(entry)
-        session.flush()
-        outbox_ids = (entry.id,)
+        outbox_ids = (assign_id(session, entry),)
     elif decision.send and ticket is not None:
         entry = build_ack(
             session,
@@ -470,8 +469,7 @@ def _file_customer_message(
         # channel has none of its own).
         entry.mailbox_id = inbound.mailbox_id or entry.mailbox_id
         session.add(entry)
-        session.flush()
-        outbox_ids = (entry.id,)
+        outbox_ids = (assign_id(session, entry),)
     notify_ids: tuple[int, ...] = ()
     # History (mail from before the mailbox was added) and a held burst are not news.
     if inbound.may_acknowledge and hold is None:
@@ -480,8 +478,7 @@ def _file_customer_message(
         entries = build_notifications(session, notified, attached, secret_key=settings.secret_key)
         if entries:
             session.add_all(entries)
-            session.flush()
-            notify_ids = tuple(e.id for e in entries)
+            notify_ids = tuple(assign_id(session, e) for e in entries)
     _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(
         inbound.id,
@@ -635,7 +632,7 @@ def _attach(
     )
     session.add(message)
     if msg.attachments:
-        session.flush()  # their rows need the message's id; else it goes with the next write
+        assign_id(session, message)  # their rows need it
     for part in msg.attachments:
         session.add(
             Attachment(

@@ -134,6 +134,8 @@ class Inbound(Base):
     processing_started_at: Mapped[datetime | None] = mapped_column(Timestamp)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # Never set: it makes a flush write a new ticket before the rows naming it (id_pool.py).
+    ticket: Mapped[Ticket | None] = relationship()
     imap_folder: Mapped[str | None] = mapped_column(String(255))
     imap_uidvalidity: Mapped[int | None] = mapped_column(UID)
     imap_uid: Mapped[int | None] = mapped_column(UID)
@@ -190,6 +192,9 @@ class IdentitySuggestion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     other_contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    # Never set: a flush writes new contacts first (id_pool.py).
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id])
+    other_contact: Mapped[Contact] = relationship(foreign_keys=[other_contact_id])
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     dismissed_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -360,6 +365,8 @@ class OutboxEntry(Base):
     kind: Mapped[str] = mapped_column(String(30))  # ack | agent_reply | notification | handoff
     channel: Mapped[str] = mapped_column(String(30), default="email")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # Never set: it makes a flush write a new ticket before the rows naming it (id_pool.py).
+    ticket: Mapped[Ticket | None] = relationship()
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
     # What the channel's sender needs besides the text (Slack channel and thread_ts,

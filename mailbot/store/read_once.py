@@ -45,7 +45,9 @@ def read_once(load: Callable[Concatenate[Session, P], T]) -> Callable[Concatenat
             return load(session, *args, **kwargs)
         key = (load.__module__, load.__qualname__, args, tuple(sorted(kwargs.items())))
         if key not in kept:
-            kept[key] = load(session, *args, **kwargs)
+            # Configuration: nothing the transaction has pending changes what it reads.
+            with session.no_autoflush:
+                kept[key] = load(session, *args, **kwargs)
         return kept[key]  # type: ignore[return-value]
 
     return read
