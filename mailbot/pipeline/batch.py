@@ -179,12 +179,13 @@ def _file_all(runtime: Runtime, parsed: list[_Parsed], addresses: Addresses) -> 
                 chunk.start(item.msg)
                 with log_fields(inbound_id=item.inbound_id, channel=inbound.channel):
                     try:
-                        outcomes.append(
-                            file_message(session, runtime, inbound, item.msg, addresses, item.channel)
-                        )
+                        outcome = file_message(session, runtime, inbound, item.msg, addresses, item.channel)
                     except Exception:
                         log.exception("inbound %s: filing failed", item.inbound_id)
                         raise
+                outcomes.append(outcome)
+                if outcome.kind != "customer":
+                    chunk.filed_otherwise()
     except Exception as error:
         # A message's filing failed (a bug, bad data), or the transaction itself did (a
         # deadlock PostgreSQL broke, a lost connection): nothing of it was written. Give

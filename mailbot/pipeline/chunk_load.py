@@ -5,18 +5,28 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
 from mailbot.customers.records import records_query
 from mailbot.message import InboundMessage
-from mailbot.pipeline.chunk_reads import ChunkReads, SentAck
+from mailbot.pipeline.chunk_reads import ChunkReads, SentAck, TicketReads
+from mailbot.pipeline.context import PriorTicket, prior_tickets_of
+from mailbot.pipeline.crosschannel import open_matter_rows
 from mailbot.pipeline.dedupe import content_hash, seen_condition, seen_message, seen_query
 from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.refs import new_ref
 from mailbot.pipeline.returned import named_ids
+from mailbot.pipeline.thread import (
+    TicketCandidate,
+    thread_signals,
+    ticket_candidate,
+    ticket_candidate_columns,
+    tickets_where,
+)
 from mailbot.pipeline.triage_ticket import customer_keys
+from mailbot.statuses import TicketStatus
 from mailbot.store.models import Contact, ContactIdentity, Message, OutboxEntry, Ticket
 from mailbot.timeutil import as_utc
 
@@ -65,6 +75,8 @@ def _load(session: Session, messages: list[InboundMessage], settings: Settings, 
     by_identity, by_email = _contacts(session, messages)
     emails, phones = _record_keys(messages)
     records = list(session.scalars(records_query(emails, phones))) if emails or phones else []
+    contact_ids = {c.id for found in (*by_identity.values(), *by_email.values()) for c in found}
+    tickets = _tickets(session, messages, contact_ids, settings, now)
     return ChunkReads(
         own_ids,
         seen,
@@ -76,6 +88,80 @@ def _load(session: Session, messages: list[InboundMessage], settings: Settings, 
         by_email,
         {*emails, *phones},
         records,
+        tickets,
+    )
+
+
+def _tickets(
+    session: Session, messages: list[InboundMessage], contacts: set[int], settings: Settings, now: datetime
+) -> TicketReads:
+    """What thread.load_candidates, context.load_prior_tickets and
+    crosschannel.load_open_matters read, for every message and known contact of the chunk."""
+    signals = [thread_signals(msg, settings.secret_key) for msg in messages]
+    header_ids = {(s.channel, i) for s in signals for i in s.header_ids}
+    refs = {r for s in signals for r in (*s.reply_refs, *s.subject_refs, *s.body_refs)}
+    subjects = {subject for s in signals for subject in s.subjects}
+    by_message_id: dict[tuple[str, str], TicketCandidate] = {}
+    by_outbox_id: dict[str, TicketCandidate] = {}
+    if header_ids:
+        for row in session.execute(
+            ticket_candidate_columns(Message.internet_message_id.expression)
+            .add_columns(Message.channel.label("via_channel"))
+            .select_from(Message)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .join(Contact, Contact.id == Ticket.contact_id)
+            .where(
+                or_(
+                    *(
+                        and_(Message.channel == channel, Message.internet_message_id.in_(ids))
+                        for channel, ids in _by_channel(header_ids).items()
+                    )
+                )
+            )
+        ):
+            by_message_id[row.via_channel, row.via_id] = ticket_candidate(row)
+        for row in session.execute(
+            ticket_candidate_columns(OutboxEntry.internet_message_id.expression)
+            .select_from(OutboxEntry)
+            .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
+            .join(Contact, Contact.id == Ticket.contact_id)
+            .where(OutboxEntry.internet_message_id.in_(sorted({i for _, i in header_ids})))
+        ):
+            by_outbox_id[row.via_id] = ticket_candidate(row)
+    by_ref = {}
+    if refs:
+        by_ref = {
+            row.ref: ticket_candidate(row) for row in session.execute(tickets_where(Ticket.ref.in_(refs)))
+        }
+    open_by_subject: dict[int, list[TicketCandidate]] = {c: [] for c in contacts}
+    prior: dict[int, list[tuple[int, PriorTicket]]] = {c: [] for c in contacts}
+    matters: dict[int, list[Row]] = {c: [] for c in contacts}
+    if contacts:
+        if subjects:
+            for row in session.execute(
+                tickets_where(
+                    Ticket.contact_id.in_(contacts),
+                    Ticket.status != TicketStatus.CLOSED,
+                    Ticket.normalized_subject.in_(subjects),
+                )
+            ):
+                open_by_subject[row.contact_id].append(ticket_candidate(row))
+        for contact_id, ticket_id, ticket in prior_tickets_of(session, contacts):
+            prior[contact_id].append((ticket_id, ticket))
+        window = timedelta(seconds=settings.cross_channel_window_seconds)
+        for row in open_matter_rows(session, contacts, now - window):
+            matters[row.contact_id].append(row)
+    return TicketReads(
+        header_ids,
+        by_message_id,
+        by_outbox_id,
+        refs,
+        by_ref,
+        contacts,
+        subjects,
+        open_by_subject,
+        prior,
+        matters,
     )
 
 
@@ -120,6 +206,13 @@ def _record_keys(messages: list[InboundMessage]) -> tuple[list[str], list[str]]:
     message alone says (a contact's own e-mail address is looked up by itself)."""
     keys = [customer_keys(msg, None) for msg in messages]
     return sorted({e for e, _ in keys if e}), sorted({p for _, p in keys if p})
+
+
+def _by_channel(ids: set[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for channel, message_id in sorted(ids):
+        grouped.setdefault(channel, []).append(message_id)
+    return grouped
 
 
 def _free_refs(session: Session, count: int) -> list[str]:

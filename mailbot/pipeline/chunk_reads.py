@@ -27,8 +27,12 @@ from sqlalchemy.orm import Session
 from mailbot.message import InboundMessage
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from mailbot.pipeline.context import PriorTicket
     from mailbot.pipeline.dedupe import SeenMessage
     from mailbot.pipeline.identify import KnownContact
+    from mailbot.pipeline.thread import TicketCandidate
     from mailbot.store.models import CustomerRecord
 
 _CHUNK = "mailbot.chunk_reads"
@@ -39,6 +43,24 @@ class SentAck:
     to_address: str
     normalized_subject: str | None
     created_at: datetime
+
+
+@dataclass
+class TicketReads:
+    """The tickets threading, cross-channel joining and prior context look for: those the
+    chunk's messages name (by Message-ID, by reference) and those of its known contacts.
+    Each map says what it was read for, so a question outside it goes to the store."""
+
+    header_ids: set[tuple[str, str]]  # (channel, Message-ID) named by In-Reply-To/References
+    by_message_id: dict[tuple[str, str], TicketCandidate]  # the ticket holding that message
+    by_outbox_id: dict[str, TicketCandidate]  # the ticket of a message we sent
+    refs: set[str]  # ticket references named (signed reply address, subject, body)
+    by_ref: dict[str, TicketCandidate]
+    contacts: set[int]
+    subjects: set[str]  # normalised subjects of the chunk's messages
+    open_by_subject: dict[int, list[TicketCandidate]]  # contact -> open tickets with one of them
+    prior: dict[int, list[tuple[int, PriorTicket]]]  # contact -> (ticket id, its tickets), newest first
+    matters: dict[int, list[Row]]  # contact -> crosschannel.load_open_matters' rows, newest first
 
 
 @dataclass
@@ -57,9 +79,16 @@ class ChunkReads:
     # lookups only, never by filing: any message may read them).
     record_keys: set[str]
     records: list[CustomerRecord]
-    # The senders and Message-IDs of the chunk's messages filed so far.
+    tickets: TicketReads | None = None
+    # The senders, Message-IDs and references of the chunk's messages filed so far.
     _earlier: set[str] = field(default_factory=set)
+    _before_current: frozenset[str] = frozenset()
     _current_is_fresh: bool = False
+    # The contacts whose tickets the chunk's messages were filed on so far; and whether
+    # every message so far was a customer's (other kinds write on tickets of others).
+    _touched: set[int] = field(default_factory=set)
+    _touched_before_current: frozenset[int] = frozenset()
+    _only_customers: bool = True
 
     def install(self, session: Session) -> None:
         session.info[_CHUNK] = self
@@ -71,7 +100,35 @@ class ChunkReads:
         """The chunk's next message is being filed."""
         keys = _keys_of(msg)
         self._current_is_fresh = not (keys & self._earlier)
+        self._before_current = frozenset(self._earlier)
         self._earlier |= keys
+        self._touched_before_current = frozenset(self._touched)
+
+    def filed_on(self, *contact_ids: int) -> None:
+        """The message being filed wrote on tickets of these contacts."""
+        self._touched.update(contact_ids)
+
+    def filed_otherwise(self) -> None:
+        """The message was not a customer's (an agent's, a bounce, an edit...): what it
+        wrote is not followed, so the tickets read for the chunk answer no more."""
+        self._only_customers = False
+
+    def tickets_for(self, contact_id: int | None) -> TicketReads | None:
+        """The ticket reads, if they hold what the store holds for the message being
+        filed and (unless None) for its contact."""
+        tickets = self.tickets
+        if tickets is None or not (self._current_is_fresh and self._only_customers):
+            return None
+        if contact_id is not None and (
+            contact_id not in tickets.contacts or contact_id in self._touched_before_current
+        ):
+            return None
+        return tickets
+
+    def named_before(self, values: list[str]) -> bool:
+        """Whether a message filed earlier in the chunk has one of these as its sender,
+        Message-ID or reference (a form's ticket reference, shown on its thank-you page)."""
+        return any(value in self._before_current for value in values)
 
     def answers_for(self, address: str) -> bool:
         """Whether the rows read for the chunk hold all the store holds for the message
@@ -100,9 +157,10 @@ class ChunkReads:
 
 
 def _keys_of(msg: InboundMessage) -> set[str]:
+    """What rows written for the message can be found by: who sent it, its Message-ID,
+    the ids it answers, the reference it reserved."""
     keys = {msg.sender_handle, msg.sender_address, *(i.value.strip().lower() for i in msg.claimed_identities)}
-    if msg.message_id:
-        keys.add(msg.message_id)
+    keys.update(i for i in (msg.message_id, msg.reserved_ref, *msg.in_reply_to, *msg.references) if i)
     return keys
 
 

@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.pipeline.triage import REPEAT_WINDOW_HOURS
 from mailbot.statuses import ACTIVE_TICKET_STATUSES, TicketStatus
 from mailbot.store.models import Ticket
@@ -45,8 +46,13 @@ class PriorTicket:
     satisfaction: Any = None
 
 
-def load_prior_tickets(session: Session, contact_id: int, ticket_id: int) -> list[PriorTicket]:
-    """The contact's other tickets, newest first."""
+def load_prior_tickets(session: Session, contact_id: int, ticket_id: int | None) -> list[PriorTicket]:
+    """The contact's other tickets, newest first (read for the whole chunk when it is
+    filed in one, chunk_reads.py; `ticket_id` None: a ticket not written yet)."""
+    chunk = reads_of(session)
+    tickets = chunk.tickets_for(contact_id) if chunk is not None and ticket_id is None else None
+    if tickets is not None:
+        return [prior for _, prior in tickets.prior[contact_id]]
     satisfaction = getattr(Ticket, SATISFACTION_COLUMN, None)
     columns = [Ticket.ref, Ticket.status, Ticket.channel, Ticket.subject, Ticket.created_at]
     rows = session.execute(
@@ -56,6 +62,32 @@ def load_prior_tickets(session: Session, contact_id: int, ticket_id: int) -> lis
         .limit(LOADED_TICKETS)
     )
     return [PriorTicket(*cast(tuple[Any, ...], tuple(row))) for row in rows]
+
+
+def prior_tickets_of(session: Session, contacts: Iterable[int]) -> list[tuple[int, int, PriorTicket]]:
+    """`load_prior_tickets` for many contacts in one statement: (contact, ticket id, ticket)."""
+    satisfaction = getattr(Ticket, SATISFACTION_COLUMN, None)
+    newest = (
+        func.row_number()
+        .over(partition_by=Ticket.contact_id, order_by=(Ticket.created_at.desc(), Ticket.id.desc()))
+        .label("newest")
+    )
+    columns = [Ticket.ref, Ticket.status, Ticket.channel, Ticket.subject, Ticket.created_at]
+    ranked = (
+        select(
+            Ticket.contact_id,
+            Ticket.id,
+            *columns,
+            *([satisfaction] if satisfaction is not None else []),
+            newest,
+        )
+        .where(Ticket.contact_id.in_(sorted(contacts)))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked).where(ranked.c.newest <= LOADED_TICKETS).order_by(ranked.c.contact_id, ranked.c.newest)
+    )
+    return [(row[0], row[1], PriorTicket(*cast(tuple[Any, ...], tuple(row[2:-1])))) for row in rows]
 
 
 def repeated_contact(prior: Sequence[PriorTicket], now: datetime) -> bool:

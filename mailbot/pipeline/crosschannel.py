@@ -13,13 +13,15 @@ says why and how sure it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage
+from mailbot.pipeline.chunk_reads import reads_of
 from mailbot.pipeline.similarity import similarity, stems
 from mailbot.pipeline.thread import TicketCandidate, ticket_candidate, ticket_candidate_columns
 from mailbot.statuses import TicketStatus
@@ -88,28 +90,17 @@ def decide_cross_channel(
 
 def load_open_matters(session: Session, contact_id: int, since: datetime) -> list[OpenMatter]:
     """The contact's open tickets updated since `since`, each with its latest customer
-    messages: one statement on the (contact_id, updated_at) index."""
-    rows = session.execute(
-        ticket_candidate_columns()
-        .add_columns(
-            Ticket.subject,
-            Ticket.language,
-            Message.channel.label("message_channel"),
-            Message.text.label("message_text"),
-            Message.received_at,
+    messages: one statement on the (contact_id, updated_at) index, or the chunk's rows
+    (chunk_reads.py; read with a window opened when the chunk began, a few milliseconds
+    earlier, and cut here to this message's own)."""
+    chunk = reads_of(session)
+    tickets = chunk.tickets_for(contact_id) if chunk is not None else None
+    if tickets is not None:
+        rows = [row for row in tickets.matters[contact_id] if as_utc(row.updated_at) >= since]
+    else:
+        rows = list(
+            session.execute(_open_matter_query(Ticket.contact_id == contact_id, since).limit(MESSAGES_READ))
         )
-        .select_from(Ticket)
-        .join(Contact, Contact.id == Ticket.contact_id)
-        .join(Message, Message.ticket_id == Ticket.id)
-        .where(
-            Ticket.contact_id == contact_id,
-            Ticket.status != TicketStatus.CLOSED,
-            Ticket.updated_at >= since,
-            Message.kind.in_(("customer", "callback")),
-        )
-        .order_by(Message.id.desc())
-        .limit(MESSAGES_READ)
-    )
     found: dict[int, dict] = {}
     for row in rows:
         entry = found.setdefault(
@@ -129,6 +120,46 @@ def load_open_matters(session: Session, contact_id: int, since: datetime) -> lis
         OpenMatter(e["ticket"], e["language"], tuple(e["texts"]), frozenset(e["channels"]), e["last"])
         for e in found.values()
     ]
+
+
+def open_matter_rows(session: Session, contacts: Iterable[int], since: datetime) -> list[Row]:
+    """`load_open_matters`' rows for many contacts in one statement, newest first each."""
+    newest = (
+        func.row_number().over(partition_by=Ticket.contact_id, order_by=Message.id.desc()).label("newest")
+    )
+    query = _open_matter_query(Ticket.contact_id.in_(sorted(contacts)), since).order_by(None)
+    ranked = query.add_columns(newest).subquery()
+    return list(
+        session.execute(
+            select(ranked)
+            .where(ranked.c.newest <= MESSAGES_READ)
+            .order_by(ranked.c.contact_id, ranked.c.newest)
+        )
+    )
+
+
+def _open_matter_query(contact: ColumnElement[bool], since: datetime) -> Select:
+    return (
+        ticket_candidate_columns()
+        .add_columns(
+            Ticket.subject,
+            Ticket.language,
+            Ticket.updated_at,
+            Message.channel.label("message_channel"),
+            Message.text.label("message_text"),
+            Message.received_at,
+        )
+        .select_from(Ticket)
+        .join(Contact, Contact.id == Ticket.contact_id)
+        .join(Message, Message.ticket_id == Ticket.id)
+        .where(
+            contact,
+            Ticket.status != TicketStatus.CLOSED,
+            Ticket.updated_at >= since,
+            Message.kind.in_(("customer", "callback")),
+        )
+        .order_by(Message.id.desc())
+    )
 
 
 def find_cross_channel(

@@ -479,6 +479,8 @@ def _file_customer_message(
         if entries:
             session.add_all(entries)
             notify_ids = tuple(assign_id(session, e) for e in entries)
+    if (chunk := reads_of(session)) is not None:
+        chunk.filed_on(contact.id, *([match.ticket.contact_id] if match is not None else []))
     _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(
         inbound.id,

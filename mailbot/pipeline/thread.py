@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, String, cast,
 from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage
+from mailbot.pipeline.chunk_reads import TicketReads, reads_of
 from mailbot.pipeline.classify import AUTO_REPLY, AUTO_REPLY_SUBJECT_PHRASES, CUSTOMER, fold
 from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.normalize import domain_of
@@ -160,10 +161,17 @@ def same_party(ticket: TicketCandidate, sender: KnownContact) -> bool:
 def load_candidates(session: Session, signals: ThreadSignals, sender: KnownContact | None) -> Candidates:
     """Every ticket the signals name, in one statement: a UNION ALL of indexed lookups
     (the unique Message-IDs of messages and outbox, the unique ref, the contact's tickets
-    by subject), each arm present only when its signal is."""
+    by subject), each arm present only when its signal is; or from the chunk's rows when
+    they hold the answer (chunk_reads.py)."""
     refs = [*signals.reply_refs]
     if sender is not None:
         refs += [*signals.subject_refs, *signals.body_refs]
+    by_subject = sender is not None and not sender.created and bool(signals.subjects)
+    chunk = reads_of(session)
+    if chunk is not None and not chunk.named_before(refs):
+        held = chunk.tickets_for(sender.id if sender is not None and by_subject else None)
+        if held is not None and _holds(held, signals, refs, by_subject):
+            return _candidates_from(held, signals, refs, sender if by_subject else None)
     arms: list[Select] = []
     if signals.header_ids:
         arms.append(
@@ -182,10 +190,11 @@ def load_candidates(session: Session, signals: ThreadSignals, sender: KnownConta
             .where(OutboxEntry.internet_message_id.in_(signals.header_ids))
         )
     if refs:
-        arms.append(_tickets_where(Ticket.ref.in_(dict.fromkeys(refs))))
-    if sender is not None and not sender.created and signals.subjects:
+        arms.append(tickets_where(Ticket.ref.in_(dict.fromkeys(refs))))
+    if by_subject:
+        assert sender is not None
         arms.append(
-            _tickets_where(
+            tickets_where(
                 Ticket.contact_id == sender.id,
                 Ticket.status != TicketStatus.CLOSED,
                 Ticket.normalized_subject.in_(signals.subjects),
@@ -201,6 +210,37 @@ def load_candidates(session: Session, signals: ThreadSignals, sender: KnownConta
         if row.via_id is not None:
             known_ids.setdefault(row.via_id, row.id)
     return Candidates(tuple(tickets.values()), known_ids)
+
+
+def _holds(tickets: TicketReads, signals: ThreadSignals, refs: list[str], by_subject: bool) -> bool:
+    return (
+        all((signals.channel, i) in tickets.header_ids for i in signals.header_ids)
+        and all(ref in tickets.refs for ref in refs)
+        and (not by_subject or all(s in tickets.subjects for s in signals.subjects))
+    )
+
+
+def _candidates_from(
+    tickets: TicketReads, signals: ThreadSignals, refs: list[str], sender: KnownContact | None
+) -> Candidates:
+    """`load_candidates`' answer from the chunk's rows, arm by arm as its UNION reads them."""
+    found: dict[int, TicketCandidate] = {}
+    known_ids: dict[str, int] = {}
+    for message_id, ticket in [
+        *((i, tickets.by_message_id.get((signals.channel, i))) for i in signals.header_ids),
+        *((i, tickets.by_outbox_id.get(i)) for i in signals.header_ids),
+    ]:
+        if ticket is not None:
+            found.setdefault(ticket.id, ticket)
+            known_ids.setdefault(message_id, ticket.id)
+    for ref in dict.fromkeys(refs):
+        if (ticket := tickets.by_ref.get(ref)) is not None:
+            found.setdefault(ticket.id, ticket)
+    if sender is not None:
+        for ticket in tickets.open_by_subject.get(sender.id, []):
+            if ticket.normalized_subject in signals.subjects:
+                found.setdefault(ticket.id, ticket)
+    return Candidates(tuple(found.values()), known_ids)
 
 
 def find_thread(
@@ -236,7 +276,7 @@ def ticket_candidate(row: Row[Any]) -> TicketCandidate:
     )
 
 
-def _tickets_where(*conditions: ColumnElement[bool]) -> Select:
+def tickets_where(*conditions: ColumnElement[bool]) -> Select:
     return (
         ticket_candidate_columns()
         .select_from(Ticket)

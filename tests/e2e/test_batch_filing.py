@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import random
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, select, update
 
 from mailbot.jobs import CLOCK, process_inbound_batch
 from mailbot.pipeline import process
 from mailbot.pipeline.batch import FILING_CHUNK
+from mailbot.pipeline.process import process_inbound
 from mailbot.queue import HISTORY_QUEUE, INBOUND_QUEUE, queue
 from mailbot.stage_timings import STAGE_TIMINGS_ENV, read_stage_timings
 from mailbot.store.db import engine_for
-from mailbot.store.models import Inbound, Message, Ticket
+from mailbot.store.models import (
+    Alert,
+    Attachment,
+    Contact,
+    ContactIdentity,
+    CustomerLookup,
+    Inbound,
+    Message,
+    OutboxEntry,
+    Ticket,
+)
 from tests.fixtures.mail import Desk
 from tests.fixtures.messages import customer_mail, inbound_rows, message_rows, outbox_rows
 
@@ -238,3 +250,130 @@ def test_a_message_whose_filing_fails_undoes_its_chunk_which_is_filed_again_one_
     assert len(message_rows(desk.runtime)) == 3
     monkeypatch.setattr(process, "enrich", real_enrich)
     assert process_inbound_batch([bad.id]) == {"processed": 1}
+
+
+def mixed_mails(count: int, senders: int, seed: int) -> list[bytes]:
+    """Customers writing in: new matters on a few recurring subjects (the same sender and
+    subject join the open ticket), replies to their earlier mail, copies of it."""
+    rng = random.Random(seed)
+    subjects = ["Pedido sin llegar", "Factura duplicada", "Ordine non arrivato", "Wrong size", "Reembolso"]
+    earlier: dict[int, list[tuple[str, str, str]]] = collections.defaultdict(list)
+    mails = []
+    for n in range(count):
+        who = rng.randrange(senders)
+        sender = f"Cliente {who} <c{who}@correo.test>"
+        roll = rng.random()
+        if earlier[who] and roll < 0.2:
+            answered, subject, _ = rng.choice(earlier[who])
+            headers = f"In-Reply-To: <{answered}>\r\nReferences: <{answered}>\r\n"
+            mails.append(
+                customer_mail(
+                    f"m{n}@x.test",
+                    sender=sender,
+                    subject=f"Re: {subject}",
+                    extra_headers=headers,
+                    body=f"Sigo esperando, van {n} días.",
+                )
+            )
+            continue
+        if earlier[who] and roll < 0.3:
+            _, subject, body = rng.choice(earlier[who])  # the same mail again, a new Message-ID
+        else:
+            subject, body = rng.choice(subjects), f"Mensaje número {n}: el pedido {1000 + n} no ha llegado."
+        earlier[who].append((f"m{n}@x.test", subject, body))
+        mails.append(customer_mail(f"m{n}@x.test", sender=sender, subject=subject, body=body))
+    return mails
+
+
+def filing_decisions(runtime) -> dict[int, tuple]:
+    """Per inbound row: its status, the first row of its ticket, the first row of its
+    contact, and whether its ticket was acknowledged: what filing decided, without ids."""
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Inbound.id, Inbound.status, Inbound.ticket_id, Ticket.contact_id)
+            .outerjoin(Ticket, Ticket.id == Inbound.ticket_id)
+            .order_by(Inbound.id)
+        ).all()
+        acked = set(session.scalars(select(OutboxEntry.ticket_id).where(OutboxEntry.kind == "ack")))
+    first_of_ticket: dict[int, int] = {}
+    first_of_contact: dict[int, int] = {}
+    for row in rows:
+        if row.ticket_id is not None:
+            first_of_ticket.setdefault(row.ticket_id, row.id)
+            first_of_contact.setdefault(row.contact_id, row.id)
+    return {
+        row.id: (
+            row.status,
+            first_of_ticket.get(row.ticket_id),
+            first_of_contact.get(row.contact_id),
+            row.ticket_id in acked,
+        )
+        for row in rows
+    }
+
+
+def forget_filing(runtime) -> None:
+    """Back to the stored rows, as the poller left them."""
+    with runtime.sessions.begin() as session:
+        for model in (Attachment, Message, OutboxEntry, CustomerLookup, Alert, ContactIdentity):
+            session.execute(delete(model))
+        session.execute(update(Inbound).values(ticket_id=None))
+        session.execute(delete(Ticket))
+        session.execute(delete(Contact))
+        session.execute(
+            update(Inbound).values(
+                status="received",
+                attempts=0,
+                processing_started_at=None,
+                verdict=None,
+                verdict_reason=None,
+                error=None,
+                processed_at=None,
+            )
+        )
+
+
+@pytest.mark.parametrize("senders", [6, 40])
+def test_chunks_decide_what_one_message_at_a_time_decides(desk: Desk, support, senders: int) -> None:
+    """The same mail filed one message per transaction and then in chunks (their reads
+    taken once for the chunk, chunk_reads.py): every message lands on the same ticket,
+    the same contact, with the same acknowledgement."""
+    ids = store_only(desk, *support, mixed_mails(80, senders, seed=senders))
+    for inbound_id in ids:
+        process_inbound(desk.runtime, inbound_id)
+    one_by_one = filing_decisions(desk.runtime)
+    statuses = collections.Counter(status for status, *_ in one_by_one.values())
+    assert statuses["processed"] > 60 and statuses["duplicate"] > 0, statuses
+    assert len({t for _, t, _, _ in one_by_one.values()}) < 70, "replies and subjects joined tickets"
+
+    forget_filing(desk.runtime)
+    process_inbound_batch(ids)
+
+    assert filing_decisions(desk.runtime) == one_by_one
+
+
+def test_a_ticket_an_earlier_message_of_the_chunk_reopened_is_joined_by_its_customer(
+    desk: Desk, support
+) -> None:
+    """Ana's ticket is closed; in one chunk her colleague answers her mail (the header
+    chain reopens it), then Ana writes again on the same subject: she joins it, as she
+    would one message at a time, although the chunk read her tickets while it was closed."""
+    ana = "Ana García <ana.garcia@gmail.test>"
+    first = store_only(
+        desk, *support, [customer_mail("ana-1@mail.gmail.test", sender=ana, subject="Factura")]
+    )
+    process_inbound_batch(first)
+    with desk.runtime.sessions.begin() as session:
+        session.execute(update(Ticket).values(status="closed"))
+    colleague = customer_mail(
+        "luis-1@empresa.test",
+        sender="Luis <luis@empresa.test>",
+        subject="Re: Factura",
+        body="Os reenvío lo que Ana pedía: la factura sigue duplicada.",
+        extra_headers="In-Reply-To: <ana-1@mail.gmail.test>\r\nReferences: <ana-1@mail.gmail.test>\r\n",
+    )
+    again = customer_mail("ana-2@mail.gmail.test", sender=ana, subject="Factura", body="¿Alguna novedad?")
+    ids = sorted(set(store_only(desk, *support, [colleague, again])) - set(first))
+
+    assert process_inbound_batch(ids) == {"processed": 2}
+    assert len({m.ticket_id for m in message_rows(desk.runtime)}) == 1, "all three on Ana's ticket"
