@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Settings
@@ -14,7 +14,7 @@ from mailbot.message import InboundMessage
 from mailbot.pipeline.chunk_reads import ChunkReads, SentAck, TicketReads
 from mailbot.pipeline.context import PriorTicket, prior_tickets_of
 from mailbot.pipeline.crosschannel import open_matter_rows
-from mailbot.pipeline.dedupe import content_hash, seen_condition, seen_message, seen_query
+from mailbot.pipeline.dedupe import content_hash, seen_message, seen_query
 from mailbot.pipeline.identify import KnownContact
 from mailbot.pipeline.refs import new_ref
 from mailbot.pipeline.returned import named_ids
@@ -49,9 +49,18 @@ def _load(session: Session, messages: list[InboundMessage], settings: Settings, 
         query = select(OutboxEntry.internet_message_id).where(OutboxEntry.internet_message_id.in_(named))
         own_ids = {found for found in session.scalars(query) if found}
 
+    # What any of the messages could repeat: a superset of each one's seen_condition (two
+    # IN lists on the same indexes, cheaper to build than an OR of one AND per message),
+    # cut to each message's own by dedupe.is_seen.
     seen_since = now - timedelta(seconds=settings.duplicate_window_seconds)
-    conditions = [seen_condition(msg, content_hash(msg), seen_since) for msg in messages]
-    seen = [seen_message(row) for row in session.execute(seen_query(*conditions))] if conditions else []
+    same_content = and_(
+        Message.from_address.in_(sorted({msg.sender_handle for msg in messages})),
+        Message.content_hash.in_(sorted({content_hash(msg) for msg in messages})),
+        Message.received_at >= seen_since,
+    )
+    message_ids = {(msg.channel, msg.message_id) for msg in messages if msg.message_id}
+    seen_rows = session.execute(seen_query(same_content, *_named(message_ids)))
+    seen = [seen_message(row) for row in seen_rows] if messages else []
 
     senders = sorted({msg.sender_handle for msg in messages} | {msg.sender_address for msg in messages})
     window_since = now - timedelta(seconds=settings.ack_cap_window_seconds)
@@ -110,14 +119,7 @@ def _tickets(
             .select_from(Message)
             .join(Ticket, Ticket.id == Message.ticket_id)
             .join(Contact, Contact.id == Ticket.contact_id)
-            .where(
-                or_(
-                    *(
-                        and_(Message.channel == channel, Message.internet_message_id.in_(ids))
-                        for channel, ids in _by_channel(header_ids).items()
-                    )
-                )
-            )
+            .where(or_(*_named(header_ids)))
         ):
             by_message_id[row.via_channel, row.via_id] = ticket_candidate(row)
         for row in session.execute(
@@ -208,11 +210,15 @@ def _record_keys(messages: list[InboundMessage]) -> tuple[list[str], list[str]]:
     return sorted({e for e, _ in keys if e}), sorted({p for _, p in keys if p})
 
 
-def _by_channel(ids: set[tuple[str, str]]) -> dict[str, list[str]]:
+def _named(ids: set[tuple[str, str]]) -> list[ColumnElement[bool]]:
+    """Messages by (channel, Message-ID): one IN list per channel."""
     grouped: dict[str, list[str]] = {}
     for channel, message_id in sorted(ids):
         grouped.setdefault(channel, []).append(message_id)
-    return grouped
+    return [
+        and_(Message.channel == channel, Message.internet_message_id.in_(named))
+        for channel, named in grouped.items()
+    ]
 
 
 def _free_refs(session: Session, count: int) -> list[str]:
