@@ -146,15 +146,19 @@ def default_ack_source(language: str) -> str | None:
 
 
 @read_once
+def stored_ack_sources(session: Session) -> dict[str, str]:
+    """The templates edited in the panel, by language: one small table, read whole."""
+    rows = session.execute(select(AckTemplateOverride.language, AckTemplateOverride.source))
+    return {language: source for language, source in rows}
+
+
 def stored_ack_source(session: Session, language: str) -> str | None:
-    return session.scalar(select(AckTemplateOverride.source).where(AckTemplateOverride.language == language))
+    return stored_ack_sources(session).get(language)
 
 
-@read_once
 def languages_from_store(session: Session) -> list[str]:
     """Languages with a template: the files' and those added in the panel."""
-    stored = session.scalars(select(AckTemplateOverride.language))
-    return sorted(set(available_languages()) | set(stored))
+    return sorted(set(available_languages()) | set(stored_ack_sources(session)))
 
 
 def choose_language_from_store(session: Session, wanted: str | None, fallback: str) -> str:

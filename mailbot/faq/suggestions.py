@@ -33,12 +33,9 @@ _indexes: dict[tuple[str, str], tuple[tuple[int, datetime | None], FaqIndex]] = 
 
 @read_once
 def faq_index(session: Session, language: str) -> FaqIndex | None:
-    count, newest = session.execute(
-        select(func.count(), func.max(FaqEntry.updated_at)).where(FaqEntry.language == language)
-    ).one()
-    if not count:
+    version = faq_versions(session).get(language)
+    if version is None:
         return None
-    version = (int(count), newest)
     bind = session.get_bind()
     where = (str(bind.engine.url), language)
     cached = _indexes.get(where)
@@ -50,6 +47,16 @@ def faq_index(session: Session, language: str) -> FaqIndex | None:
     return index
 
 
+@read_once
+def faq_versions(session: Session) -> dict[str, tuple[int, datetime | None]]:
+    """Per language with entries: how many, and the latest change (an index built for
+    other figures is stale). One statement for every language."""
+    rows = session.execute(
+        select(FaqEntry.language, func.count(), func.max(FaqEntry.updated_at)).group_by(FaqEntry.language)
+    )
+    return {language: (int(count), newest) for language, count, newest in rows if count}
+
+
 def suggest_for_ticket(session: Session, ticket: Ticket, msg: InboundMessage, min_score: float) -> list[str]:
     """Rank and record the entries for a new ticket (after triage: its intent decides)."""
     found = suggest(
@@ -59,9 +66,15 @@ def suggest_for_ticket(session: Session, ticket: Ticket, msg: InboundMessage, mi
     return ticket.suggested_faq
 
 
-@read_once
 def support_phone(session: Session, language: str) -> str:
-    return session.scalar(select(SupportPhone.phone).where(SupportPhone.language == language)) or ""
+    return support_phones(session).get(language) or ""
+
+
+@read_once
+def support_phones(session: Session) -> dict[str, str]:
+    """The support phone number per language: one small table, read whole."""
+    rows = session.execute(select(SupportPhone.language, SupportPhone.phone))
+    return {language: phone for language, phone in rows}
 
 
 def faq_for_ack(

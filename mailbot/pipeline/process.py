@@ -376,13 +376,15 @@ def _file_customer_message(
     else:
         filed = _Filed(match.ticket.id, match.ticket.ref)
         reason = f"threaded by {match.reason}"
-        # Pending, solved or closed: the customer writing again reopens it.
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id == filed.id)
-            .values(updated_at=now, status=TicketStatus.OPEN)
-            .execution_options(synchronize_session=False)
-        )
+        # Pending, solved or closed: the customer writing again reopens it. The ticket's
+        # row is stored (it was found by a query), so nothing needs flushing first.
+        with session.no_autoflush:
+            session.execute(
+                update(Ticket)
+                .where(Ticket.id == filed.id)
+                .values(updated_at=now, status=TicketStatus.OPEN)
+                .execution_options(synchronize_session=False)
+            )
     attached = _attach(
         session,
         filed.id,

@@ -38,28 +38,34 @@ _TABLES: dict[type, str] = {
 class _Reserved:
     def __init__(self, per_table: int) -> None:
         self.per_table = per_table
-        self.free: dict[type, list[int]] = {model: [] for model in _TABLES}
+        self.free: dict[type, list[int]] = {}  # empty until the first row asks, then for all
         self.highest: dict[type, int] = {}  # SQLite: the largest id handed out so far
 
     def take(self, session: Session, model: type) -> int:
+        if not self.free:
+            self._reserve(session, list(_TABLES))  # one statement for every table
         if not self.free[model]:
-            self._reserve(session, model)
+            self._reserve(session, [model])
         return self.free[model].pop(0)
 
-    def _reserve(self, session: Session, model: type) -> None:
-        table = _TABLES[model]
+    def _reserve(self, session: Session, models: list[type]) -> None:
         connection = session.connection()  # not session.execute: no autoflush mid-flush
+        tables = [_TABLES[model] for model in models]
         if connection.dialect.name == "postgresql":
-            ids = connection.execute(
-                text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
-                {"n": self.per_table},
-            ).scalars()
-            self.free[model] = sorted(ids)
+            columns = ", ".join(f"nextval(pg_get_serial_sequence('{table}', 'id'))" for table in tables)
+            rows = connection.execute(
+                text(f"SELECT {columns} FROM generate_series(1, :n)"), {"n": self.per_table}  # noqa: S608
+            ).all()
+            for position, model in enumerate(models):
+                self.free[model] = sorted(row[position] for row in rows)
             return
-        largest = connection.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0  # noqa: S608
-        start = max(largest, self.highest.get(model, 0)) + 1
-        self.free[model] = list(range(start, start + self.per_table))
-        self.highest[model] = start + self.per_table - 1
+        largest = connection.execute(
+            text("SELECT " + ", ".join(f"(SELECT max(id) FROM {table})" for table in tables))  # noqa: S608
+        ).one()
+        for model, found in zip(models, largest, strict=True):
+            start = max(found or 0, self.highest.get(model, 0)) + 1
+            self.free[model] = list(range(start, start + self.per_table))
+            self.highest[model] = start + self.per_table - 1
 
 
 def reserve_ids(session: Session, per_table: int) -> None:
