@@ -176,7 +176,8 @@ def _file_all(runtime: Runtime, parsed: list[_Parsed], addresses: Addresses) -> 
                 if inbound is None or inbound.status != InboundStatus.RECEIVED:
                     outcomes.append(Outcome(item.inbound_id, "skipped"))
                     continue
-                chunk.start(item.msg)
+                if not chunk.start(item.msg):
+                    session.flush()
                 with log_fields(inbound_id=item.inbound_id, channel=inbound.channel):
                     try:
                         outcome = file_message(session, runtime, inbound, item.msg, addresses, item.channel)

@@ -22,7 +22,8 @@ from mailbot.pipeline.thread import (
     TicketCandidate,
     thread_signals,
     ticket_candidate,
-    ticket_candidate_columns,
+    tickets_of_messages,
+    tickets_of_sent,
     tickets_where,
 )
 from mailbot.pipeline.triage_ticket import customer_keys
@@ -79,7 +80,7 @@ def _load(session: Session, messages: list[InboundMessage], settings: Settings, 
             OutboxEntry.created_at >= window_since,
         )
     ):
-        acks.setdefault(address, []).append(SentAck(address, subject, as_utc(created_at)))
+        acks.setdefault(address, []).append(SentAck(subject, as_utc(created_at)))
 
     by_identity, by_email = _contacts(session, messages)
     emails, phones = _record_keys(messages)
@@ -113,22 +114,10 @@ def _tickets(
     by_message_id: dict[tuple[str, str], TicketCandidate] = {}
     by_outbox_id: dict[str, TicketCandidate] = {}
     if header_ids:
-        for row in session.execute(
-            ticket_candidate_columns(Message.internet_message_id.expression)
-            .add_columns(Message.channel.label("via_channel"))
-            .select_from(Message)
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .join(Contact, Contact.id == Ticket.contact_id)
-            .where(or_(*_named(header_ids)))
-        ):
+        named = tickets_of_messages(or_(*_named(header_ids)))
+        for row in session.execute(named.add_columns(Message.channel.label("via_channel"))):
             by_message_id[row.via_channel, row.via_id] = ticket_candidate(row)
-        for row in session.execute(
-            ticket_candidate_columns(OutboxEntry.internet_message_id.expression)
-            .select_from(OutboxEntry)
-            .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
-            .join(Contact, Contact.id == Ticket.contact_id)
-            .where(OutboxEntry.internet_message_id.in_(sorted({i for _, i in header_ids})))
-        ):
+        for row in session.execute(tickets_of_sent(sorted({i for _, i in header_ids}))):
             by_outbox_id[row.via_id] = ticket_candidate(row)
     by_ref = {}
     if refs:

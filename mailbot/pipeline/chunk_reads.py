@@ -40,7 +40,6 @@ _CHUNK = "mailbot.chunk_reads"
 
 @dataclass(frozen=True)
 class SentAck:
-    to_address: str
     normalized_subject: str | None
     created_at: datetime
 
@@ -93,16 +92,20 @@ class ChunkReads:
     def install(self, session: Session) -> None:
         session.info[_CHUNK] = self
 
-    def uninstall(self, session: Session) -> None:
-        session.info.pop(_CHUNK, None)
-
-    def start(self, msg: InboundMessage) -> None:
-        """The chunk's next message is being filed."""
+    def start(self, msg: InboundMessage) -> bool:
+        """The chunk's next message is being filed. False: it shares a sender, a
+        Message-ID or a reference with an earlier one, and asks the store itself; the
+        caller flushes first, for the reads made without autoflush (triage, caps)."""
         keys = _keys_of(msg)
         self._current_is_fresh = not (keys & self._earlier)
         self._before_current = frozenset(self._earlier)
         self._earlier |= keys
         self._touched_before_current = frozenset(self._touched)
+        return self._current_is_fresh
+
+    def contact_written(self, contact_id: int) -> bool:
+        """Whether an earlier message of the chunk wrote on this contact's tickets."""
+        return contact_id in self._touched_before_current
 
     def filed_on(self, *contact_ids: int) -> None:
         """The message being filed wrote on tickets of these contacts."""
@@ -120,7 +123,7 @@ class ChunkReads:
         if tickets is None or not (self._current_is_fresh and self._only_customers):
             return None
         if contact_id is not None and (
-            contact_id not in tickets.contacts or contact_id in self._touched_before_current
+            contact_id not in tickets.contacts or self.contact_written(contact_id)
         ):
             return None
         return tickets
@@ -147,7 +150,14 @@ class ChunkReads:
         handle = msg.sender_handle
         if not self.answers_for(handle) or (msg.channel, handle) not in self.by_identity:
             return None
-        return [*self.by_identity[msg.channel, handle], *self.by_email.get(handle, [])]
+        # As its UNION: the handle's identity, then (on e-mail only) a contact with the address.
+        found = [
+            *self.by_identity[msg.channel, handle],
+            *(self.by_email.get(handle, []) if msg.channel == "email" else []),
+        ]
+        if any(self.contact_written(contact.id) for contact in found):
+            return None  # an earlier message may have changed it (filled in its name)
+        return found
 
     def holds_records_of(self, email: str | None, phone: str | None) -> bool:
         return all(key in self.record_keys for key in (email, phone) if key)

@@ -95,9 +95,11 @@ def load_open_matters(session: Session, contact_id: int, since: datetime) -> lis
     earlier, and cut here to this message's own)."""
     chunk = reads_of(session)
     tickets = chunk.tickets_for(contact_id) if chunk is not None else None
-    if tickets is not None:
-        rows = [row for row in tickets.matters[contact_id] if as_utc(row.updated_at) >= since]
-    else:
+    read = tickets.matters[contact_id] if tickets is not None else []
+    rows = [row for row in read if as_utc(row.updated_at) >= since]
+    # Cut to this message's window, a read that was full (its newest MESSAGES_READ) may
+    # hold fewer than the store would give: ask the store then.
+    if tickets is None or (len(read) >= MESSAGES_READ and len(rows) < len(read)):
         rows = list(
             session.execute(_open_matter_query(Ticket.contact_id == contact_id, since).limit(MESSAGES_READ))
         )

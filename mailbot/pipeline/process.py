@@ -319,6 +319,9 @@ def _file_customer_message(
     mailbox = mailbox_of(session, inbound.mailbox_id)
     identified = identify(session, msg, _phone_region(settings, channel, mailbox))
     contact = identified.contact
+    chunk = reads_of(session)
+    if chunk is not None and chunk.contact_written(contact.id):
+        session.flush()  # its tickets are read from the store, some without autoflush (triage)
     hold = burst_reason(session, msg.sender_address, settings, now)
     # A form submission opens the ticket whose reference its thank-you page showed.
     match = None if msg.reserved_ref else _find_ticket(session, msg, contact, settings.secret_key)
@@ -481,7 +484,7 @@ def _file_customer_message(
         if entries:
             session.add_all(entries)
             notify_ids = tuple(assign_id(session, e) for e in entries)
-    if (chunk := reads_of(session)) is not None:
+    if chunk is not None:
         chunk.filed_on(contact.id, *([match.ticket.contact_id] if match is not None else []))
     _record(inbound, InboundStatus.PROCESSED, verdict, filed.id, now)
     return Outcome(

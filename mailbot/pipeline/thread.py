@@ -13,12 +13,12 @@ name (one statement), and `decide_thread` picks one over plain data.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, String, cast, null, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, String, and_, cast, null, select, union_all
 from sqlalchemy.orm import Session
 
 from mailbot.message import InboundMessage
@@ -175,20 +175,11 @@ def load_candidates(session: Session, signals: ThreadSignals, sender: KnownConta
     arms: list[Select] = []
     if signals.header_ids:
         arms.append(
-            ticket_candidate_columns(Message.internet_message_id.expression)
-            .select_from(Message)
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .join(Contact, Contact.id == Ticket.contact_id)
-            .where(Message.channel == signals.channel, Message.internet_message_id.in_(signals.header_ids))
+            tickets_of_messages(
+                and_(Message.channel == signals.channel, Message.internet_message_id.in_(signals.header_ids))
+            )
         )
-        # What we sent (an acknowledgement) is in the outbox, under its own unique id.
-        arms.append(
-            ticket_candidate_columns(OutboxEntry.internet_message_id.expression)
-            .select_from(OutboxEntry)
-            .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
-            .join(Contact, Contact.id == Ticket.contact_id)
-            .where(OutboxEntry.internet_message_id.in_(signals.header_ids))
-        )
+        arms.append(tickets_of_sent(signals.header_ids))
     if refs:
         arms.append(tickets_where(Ticket.ref.in_(dict.fromkeys(refs))))
     if by_subject:
@@ -210,6 +201,28 @@ def load_candidates(session: Session, signals: ThreadSignals, sender: KnownConta
         if row.via_id is not None:
             known_ids.setdefault(row.via_id, row.id)
     return Candidates(tuple(tickets.values()), known_ids)
+
+
+def tickets_of_messages(condition: ColumnElement[bool]) -> Select:
+    """The tickets holding the messages `condition` picks, each row named by its Message-ID."""
+    return (
+        ticket_candidate_columns(Message.internet_message_id.expression)
+        .select_from(Message)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .join(Contact, Contact.id == Ticket.contact_id)
+        .where(condition)
+    )
+
+
+def tickets_of_sent(message_ids: Iterable[str]) -> Select:
+    """What we sent (an acknowledgement) is in the outbox, under its own unique id."""
+    return (
+        ticket_candidate_columns(OutboxEntry.internet_message_id.expression)
+        .select_from(OutboxEntry)
+        .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
+        .join(Contact, Contact.id == Ticket.contact_id)
+        .where(OutboxEntry.internet_message_id.in_(message_ids))
+    )
 
 
 def _holds(tickets: TicketReads, signals: ThreadSignals, refs: list[str], by_subject: bool) -> bool:

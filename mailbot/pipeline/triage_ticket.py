@@ -52,10 +52,10 @@ def triage_ticket(
     *,
     new_ticket: bool,
     mailbox: Mailbox | None,
-    contact: KnownContact | None = None,
+    contact: KnownContact,
 ) -> None:
-    """`contact`: the sender as identified by this filing, when it was (its e-mail and
-    first sighting are then known without reading the contact again)."""
+    """`contact`: the sender as this filing identified it (its e-mail address and first
+    sighting are known without reading the contact again)."""
     intent = detect_intent(msg.subject, msg.text)
     urgency = detect_urgency(msg.subject, msg.text)
     if not new_ticket:
@@ -68,24 +68,19 @@ def triage_ticket(
             ticket.priority = raise_to(ticket.priority, urgency.level)
             set_due_time(ticket, load_sla_config(session))
         return
-    if contact is not None and contact.since is not None:
-        contact_email, contact_since = contact.email, contact.since
-    else:
-        contact_email = ticket.contact.email if ticket.contact else None
-        contact_since = ticket.contact.created_at if ticket.contact else now
-    email, phone = customer_keys(msg, contact_email)
+    email, phone = customer_keys(msg, contact.email)
     known = known_attributes(session, email, phone, settings.customer_lookup_ttl_seconds, now)
     template = settings.customer_lookup_url
     pending = bool(template) and not known.http_fresh and lookup_url(template or "", email, phone) is not None
     if pending:
         owe_lookup(session, ticket, email, phone)
     # A contact created by this filing has no other tickets.
-    prior = [] if contact and contact.created else load_prior_tickets(session, ticket.contact_id, ticket.id)
+    prior = [] if contact.created else load_prior_tickets(session, ticket.contact_id, ticket.id)
     ticket.context = build_context(
         prior,
         channel=ticket.channel,
         language=ticket.language,
-        contact_since=contact_since,
+        contact_since=contact.since or now,
         attributes=known.attributes,
         attributes_pending=pending,
         now=now,

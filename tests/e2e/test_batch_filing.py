@@ -377,3 +377,33 @@ def test_a_ticket_an_earlier_message_of_the_chunk_reopened_is_joined_by_its_cust
 
     assert process_inbound_batch(ids) == {"processed": 2}
     assert len({m.ticket_id for m in message_rows(desk.runtime)}) == 1, "all three on Ana's ticket"
+
+
+def test_a_contact_written_earlier_in_the_chunk_is_read_from_the_store(desk: Desk, support) -> None:
+    """Ana writes from two addresses of one contact (an agent merged them). In one chunk
+    the first address opens a ticket and the second opens another: the second's context
+    lists the first as a prior ticket and keeps the name the contact has, as one message at
+    a time would, although the chunk read her contact and tickets before either."""
+    first = store_only(
+        desk, *support, [customer_mail("ana-0@mail.gmail.test", sender="<ana@gmail.test>", subject="Hola")]
+    )
+    process_inbound_batch(first)
+    with desk.runtime.sessions.begin() as session:
+        contact = session.scalars(select(Contact)).one()
+        session.add(
+            ContactIdentity(contact_id=contact.id, channel="email", handle="ana@trabajo.test", kind="email")
+        )
+    mails = [
+        customer_mail(
+            "ana-1@mail.gmail.test", sender="Ana García <ana@gmail.test>", subject="Pedido 7 sin llegar"
+        ),
+        customer_mail("ana-2@trabajo.test", sender="A. G. Trabajo <ana@trabajo.test>", subject="Factura 8"),
+    ]
+    ids = sorted(set(store_only(desk, *support, mails)) - set(first))
+
+    assert process_inbound_batch(ids) == {"processed": 2}
+    with desk.runtime.sessions() as session:
+        tickets = {t.subject: t for t in session.scalars(select(Ticket))}
+        assert session.scalars(select(Contact.name)).one() == "Ana García", "named once, by the first"
+    assert tickets["Pedido 7 sin llegar"].ref in tickets["Factura 8"].context["prior_tickets"]
+    assert tickets["Factura 8"].context["repeated_contact"] is True
