@@ -365,7 +365,11 @@ def _file_customer_message(
         # and the self-service help, decided before the ticket is written: one INSERT with
         # all of it. None of their reads needs the new ticket's row.
         with session.no_autoflush:
-            response_hours = _triage(session, ticket, msg, settings, now, True, mailbox, contact)
+            triage_ticket(
+                session, ticket, msg, settings, now, new_ticket=True, mailbox=mailbox, contact=contact
+            )
+            # What the acknowledgement promises: the time left until the ticket's due time.
+            response_hours = hours_until(ticket.first_response_due_at, now)
             # After triage: the intent decides whether self-service helps at all.
             suggest_for_ticket(session, ticket, msg, settings.faq_min_score)
         assign_id(session, ticket)
@@ -403,7 +407,10 @@ def _file_customer_message(
     # ticket's changes go out in one UPDATE with the next write instead of one per read.
     with session.no_autoflush:
         if match is not None and (joined_ticket := session.get(Ticket, filed.id)) is not None:
-            response_hours = _triage(session, joined_ticket, msg, settings, now, False, mailbox, contact)
+            triage_ticket(
+                session, joined_ticket, msg, settings, now, new_ticket=False, mailbox=mailbox, contact=contact
+            )
+            response_hours = hours_until(joined_ticket.first_response_due_at, now)
         cap = (
             ack_cap_reason(session, msg.sender_address, ticket.normalized_subject, settings, now)
             if ticket is not None
@@ -496,23 +503,6 @@ def _file_customer_message(
         outbox_ids,
         notify_ids,
     )
-
-
-def _triage(
-    session: Session,
-    ticket: Ticket,
-    msg: InboundMessage,
-    settings: Settings,
-    now: datetime,
-    new_ticket: bool,
-    mailbox: Mailbox | None,
-    contact: KnownContact,
-) -> int:
-    """Triage the ticket; the hours the acknowledgement promises (until its due time)."""
-    triage_ticket(
-        session, ticket, msg, settings, now, new_ticket=new_ticket, mailbox=mailbox, contact=contact
-    )
-    return hours_until(ticket.first_response_due_at, now)
 
 
 def _find_ticket(
