@@ -125,7 +125,7 @@ def _tickets(
             row.ref: ticket_candidate(row) for row in session.execute(tickets_where(Ticket.ref.in_(refs)))
         }
     open_by_subject: dict[int, list[TicketCandidate]] = {c: [] for c in contacts}
-    prior: dict[int, list[tuple[int, PriorTicket]]] = {c: [] for c in contacts}
+    prior: dict[int, list[PriorTicket]] = {c: [] for c in contacts}
     matters: dict[int, list[Row]] = {c: [] for c in contacts}
     if contacts:
         if subjects:
@@ -137,8 +137,8 @@ def _tickets(
                 )
             ):
                 open_by_subject[row.contact_id].append(ticket_candidate(row))
-        for contact_id, ticket_id, ticket in prior_tickets_of(session, contacts):
-            prior[contact_id].append((ticket_id, ticket))
+        for contact_id, ticket in prior_tickets_of(session, contacts):
+            prior[contact_id].append(ticket)
         window = timedelta(seconds=settings.cross_channel_window_seconds)
         for row in open_matter_rows(session, contacts, now - window):
             matters[row.contact_id].append(row)

@@ -2,18 +2,22 @@
 
 Filing one message asks the store a handful of small questions: is it one of our own
 messages, has it been seen before, how many messages and acknowledgements has its sender
-had in the window, which ticket reference is free. Asked for each message of a chunk,
-they were a third of its statements (issue 11's profile). `chunk_reads` asks them once
-for the whole chunk, in one statement each, and the per-message functions answer from
-those rows (dedupe.load_seen, ratecap.*, returned.own_message_ids, process.unused_ref).
+had in the window, who is its contact, what do the customer records say, which ticket
+does it continue, which tickets did the contact have, which reference is free. Asked for
+each message of a chunk, they were two thirds of its statements (issue 11's profile).
+chunk_load.py asks them once for the whole chunk, one statement each, and the functions
+that asked per message answer from those rows (dedupe.load_seen, ratecap.*,
+returned.own_message_ids, identify.load_known_contacts, records.known_attributes,
+thread.load_candidates, context.load_prior_tickets, crosschannel.load_open_matters,
+process.unused_ref).
 
-A message filed earlier in the same chunk may write rows that a later one would have
-read: its message, its acknowledgement, its contact. Every such row carries the earlier
-message's sender or Message-ID, so a message that shares neither with any earlier one of
-its chunk reads exactly what the preloaded rows hold; one that does shares them asks the
-store itself, as it always did, and sees the earlier message's rows (the session flushes
-before each query). The rows are read with windows opened a little earlier than any
-message's own, and every answer filters them with the message's own window.
+A message filed earlier in the same chunk may write rows that a later one would have read.
+Every such row carries the earlier message's sender, Message-ID or reference, or belongs
+to a contact it was filed for: a later message that shares none of them reads exactly
+what the chunk's rows hold. One that does asks the store itself, as it always did, after
+a flush (some reads run without autoflush), and so does every message after one that was
+not a customer's. The rows are read with windows opened a little earlier than any
+message's own, and every answer cuts them to the message's own window.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ class TicketReads:
     contacts: set[int]
     subjects: set[str]  # normalised subjects of the chunk's messages
     open_by_subject: dict[int, list[TicketCandidate]]  # contact -> open tickets with one of them
-    prior: dict[int, list[tuple[int, PriorTicket]]]  # contact -> (ticket id, its tickets), newest first
+    prior: dict[int, list[PriorTicket]]  # contact -> its tickets, newest first
     matters: dict[int, list[Row]]  # contact -> crosschannel.load_open_matters' rows, newest first
 
 

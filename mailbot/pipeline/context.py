@@ -52,7 +52,7 @@ def load_prior_tickets(session: Session, contact_id: int, ticket_id: int | None)
     chunk = reads_of(session)
     tickets = chunk.tickets_for(contact_id) if chunk is not None and ticket_id is None else None
     if tickets is not None:
-        return [prior for _, prior in tickets.prior[contact_id]]
+        return list(tickets.prior[contact_id])
     satisfaction = getattr(Ticket, SATISFACTION_COLUMN, None)
     columns = [Ticket.ref, Ticket.status, Ticket.channel, Ticket.subject, Ticket.created_at]
     rows = session.execute(
@@ -64,8 +64,8 @@ def load_prior_tickets(session: Session, contact_id: int, ticket_id: int | None)
     return [PriorTicket(*cast(tuple[Any, ...], tuple(row))) for row in rows]
 
 
-def prior_tickets_of(session: Session, contacts: Iterable[int]) -> list[tuple[int, int, PriorTicket]]:
-    """`load_prior_tickets` for many contacts in one statement: (contact, ticket id, ticket)."""
+def prior_tickets_of(session: Session, contacts: Iterable[int]) -> list[tuple[int, PriorTicket]]:
+    """`load_prior_tickets` for many contacts in one statement: (contact, ticket)."""
     satisfaction = getattr(Ticket, SATISFACTION_COLUMN, None)
     newest = (
         func.row_number()
@@ -74,20 +74,14 @@ def prior_tickets_of(session: Session, contacts: Iterable[int]) -> list[tuple[in
     )
     columns = [Ticket.ref, Ticket.status, Ticket.channel, Ticket.subject, Ticket.created_at]
     ranked = (
-        select(
-            Ticket.contact_id,
-            Ticket.id,
-            *columns,
-            *([satisfaction] if satisfaction is not None else []),
-            newest,
-        )
+        select(Ticket.contact_id, *columns, *([satisfaction] if satisfaction is not None else []), newest)
         .where(Ticket.contact_id.in_(sorted(contacts)))
         .subquery()
     )
     rows = session.execute(
         select(ranked).where(ranked.c.newest <= LOADED_TICKETS).order_by(ranked.c.contact_id, ranked.c.newest)
     )
-    return [(row[0], row[1], PriorTicket(*cast(tuple[Any, ...], tuple(row[2:-1])))) for row in rows]
+    return [(row[0], PriorTicket(*cast(tuple[Any, ...], tuple(row[1:-1])))) for row in rows]
 
 
 def repeated_contact(prior: Sequence[PriorTicket], now: datetime) -> bool:
