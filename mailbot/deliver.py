@@ -44,8 +44,11 @@ class Handover:
 
     A message the far end accepted is recorded `sent` in the same transaction that marks
     the next one `sending` (or by `finish`): one commit per message instead of two, and
-    the order of the two facts is kept, so a crash still leaves at most the message then
-    on the wire in doubt.
+    the order of the two facts is kept. When the group's connections run side by side,
+    the messages accepted meanwhile on all of them wait for that next transaction too
+    (committing each on arrival made it 1.5 commits per message). A crash thus leaves
+    each connection with at most one message in doubt: the one on its wire, or the one
+    it had handed over and not yet recorded; never one it could send again.
 
     Those two steps, which every message takes, are Core statements on one connection
     held for the group (no ORM flush, no connection checkout and ping per message); a
@@ -64,7 +67,7 @@ class Handover:
         self.arrivals = arrivals or {}  # outbox id -> when the message it answers arrived
         self.begun: set[int] = set()
         self.results: dict[int, Delivery] = {}
-        self._accepted: tuple[OutboxEntry, str | None] | None = None
+        self._accepted: list[tuple[OutboxEntry, str | None]] = []
         self._latencies: list[float] = []  # ack latencies of committed sends, published by finish()
         self._connection: Connection | None = None
 
@@ -82,7 +85,7 @@ class Handover:
             # fresh connection, never failed for good.
             self._drop_connection()
             raise TemporaryFailure(f"database unavailable: {error}", definite=True) from error
-        self._accepted = None
+        self._accepted = []
         if held:
             self.begun.add(entry.id)
         return held
@@ -100,28 +103,21 @@ class Handover:
 
     def _done(self, entry: OutboxEntry, failure: Exception | None, external_id: str | None) -> None:
         if failure is None and entry.id in self.begun:
-            if self._accepted is None:
-                self._accepted = (entry, external_id)  # recorded by the next begin(), or finish()
-                return
-            # Two accepted in a row (the group's connections run side by side): both now.
-            connection = self._connection_for_group()
-            with connection.begin():
-                self._record_accepted(connection)
-                self._mark_sent(connection, entry, external_id)
-        else:
-            with self.runtime.sessions.begin() as session:
-                self._record_accepted(session)
-                self._record_failure(session, entry, failure)
-        self._accepted = None
+            self._accepted.append((entry, external_id))  # recorded by the next begin(), or finish()
+            return
+        with self.runtime.sessions.begin() as session:
+            self._record_accepted(session)
+            self._record_failure(session, entry, failure)
+        self._accepted = []
 
     def finish(self) -> None:
         """Record what is still only known here; the sender is done with its entries."""
         try:
-            if self._accepted is not None:
+            if self._accepted:
                 connection = self._connection_for_group()
                 with connection.begin():
                     self._record_accepted(connection)
-                self._accepted = None
+                self._accepted = []
         finally:
             self._drop_connection()
         # After the commits: only a send that is on record is counted.
@@ -139,8 +135,8 @@ class Handover:
         return self._connection
 
     def _record_accepted(self, db: Session | Connection) -> None:
-        if self._accepted is not None:
-            self._mark_sent(db, *self._accepted)
+        for entry, external_id in self._accepted:
+            self._mark_sent(db, entry, external_id)
 
     def _mark_sent(self, db: Session | Connection, entry: OutboxEntry, external_id: str | None) -> None:
         sent = outbox.mark_sent(db, entry, self.token, external_id)
