@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -966,6 +967,9 @@ def test_sender_fallbacks_also_ignore_display_names() -> None:
         ("Ana Smith ana@example.es", [("ana@example.es", "Ana Smith", None)]),
         ("x <bob@example.com", [("bob@example.com", "x", None)]),
         ("José <josé@ejemplo.test>", [("josé@ejemplo.test", "José", None)]),
+        ("Seán O'Brien <o'brien@x.test>", [("o'brien@x.test", "Seán O'Brien", None)]),
+        ("o'brien@x.test", [("o'brien@x.test", "", None)]),
+        ("brien@x.test <o'brien@x.test>", [("o'brien@x.test", "", "brien@x.test")]),
         ("undisclosed-recipients:;", []),
         ("<>", []),
     ],
@@ -973,3 +977,33 @@ def test_sender_fallbacks_also_ignore_display_names() -> None:
 def test_parse_address_list(value: str, expected: list[tuple[str, str, str | None]]) -> None:
     found = parse_address_list(value)
     assert [(a.address, a.name, a.claimed_address) for a in found] == expected
+
+
+def _plain_values() -> list[str]:
+    """The shapes nearly all mail has: dot-atom addresses, names of atoms or one quoted string."""
+    rng = random.Random(11)
+    locals_ = ["ana", "Ana.Perez", "luca_rossi+pedidos", "o'brien", "x-y.z", "JOHN", "a1.b2.c3"]
+    domains = ["gmail.com", "Correo.ES", "mail.example-shop.it", "x.test"]
+    names = ["", "Ana", "Ana Perez", "Luca De Rossi", '"Perez, Ana"', '"Dr. John Smith"', '""', "O'Brien Jr"]
+    values = []
+    for _ in range(200):
+        address = f"{rng.choice(locals_)}@{rng.choice(domains)}"
+        name = rng.choice(names)
+        values.append(f"{name} <{address}>".strip() if name or rng.random() < 0.5 else address)
+    return values
+
+
+def test_plain_addresses_read_as_the_stdlib_parser_reads_them_without_parsing() -> None:
+    from email.headerregistry import HeaderRegistry
+
+    from mailbot.mail.mail_policy import HEADER_FACTORY
+
+    stdlib = HeaderRegistry()
+    for value in _plain_values():
+        asked = HEADER_FACTORY.cache_info()
+        [found] = parse_address_list(value)
+        after = HEADER_FACTORY.cache_info()
+        assert (after.hits, after.misses) == (asked.hits, asked.misses), value  # the parser was not asked
+        [expected] = stdlib("from", value).addresses
+        assert (found.address, found.name) == (expected.addr_spec.lower(), expected.display_name), value
+        assert found.claimed_address is None
