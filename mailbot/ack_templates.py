@@ -47,7 +47,19 @@ def _environment(directory: str) -> Environment:
 
 
 def available_languages() -> list[str]:
-    return sorted(p.stem for p in (templates_dir() / "ack").glob("*.txt"))
+    # Asked for every acknowledgement: the directory is listed again only when it changed
+    # (a file added or removed changes its mtime), not once per message.
+    directory = templates_dir() / "ack"
+    try:
+        changed = directory.stat().st_mtime_ns
+    except OSError:
+        return []
+    return list(_languages_in(directory, changed))
+
+
+@lru_cache(maxsize=8)
+def _languages_in(directory: Path, changed: int) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in directory.glob("*.txt")))
 
 
 def choose_language(wanted: str | None, fallback: str, languages: Collection[str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -160,3 +161,17 @@ def test_build_ack_keeps_only_the_last_ten_references(runtime: Runtime) -> None:
     entry = _build(runtime, _ticket("en"), msg, default_language="en", response_hours=24)
     refs = entry.references.split()
     assert len(refs) == 10 and refs[-1] == "<m1@libero.test>" and refs[0] == "<r11@x.test>"
+
+
+def test_a_template_file_added_or_removed_is_seen_at_the_next_acknowledgement(tmp_path, monkeypatch) -> None:
+    ack = tmp_path / "ack"
+    ack.mkdir()
+    (ack / "en.txt").write_text("x", encoding="utf-8")
+    monkeypatch.setenv("MAILBOT_TEMPLATES_DIR", str(tmp_path))
+    assert available_languages() == ["en"]
+    (ack / "pt.txt").write_text("x", encoding="utf-8")
+    os.utime(ack, ns=(0, ack.stat().st_mtime_ns + 1_000_000))  # however coarse the file system's clock
+    assert available_languages() == ["en", "pt"]
+    (ack / "en.txt").unlink()
+    os.utime(ack, ns=(0, ack.stat().st_mtime_ns + 1_000_000))
+    assert available_languages() == ["pt"]
