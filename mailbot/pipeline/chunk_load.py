@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mailbot.config import Settings
 from mailbot.customers.records import records_query
@@ -160,7 +160,7 @@ def _contacts(
     session: Session, messages: list[InboundMessage]
 ) -> tuple[dict[tuple[str, str], list[KnownContact]], dict[str, list[KnownContact]]]:
     """identify.load_known_contacts' first two arms, for every sender of the chunk."""
-    pairs = sorted({(msg.channel, msg.sender_handle) for msg in messages})
+    pairs = {(msg.channel, msg.sender_handle) for msg in messages}
     by_identity: dict[tuple[str, str], list[KnownContact]] = {pair: [] for pair in pairs}
     query = (
         select(
@@ -172,7 +172,7 @@ def _contacts(
             ContactIdentity.handle,
         )
         .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
-        .where(or_(*(and_(ContactIdentity.channel == c, ContactIdentity.handle == h) for c, h in pairs)))
+        .where(or_(*_per_channel(pairs, ContactIdentity.channel, ContactIdentity.handle)))
         .order_by(Contact.id)
     )
     for row in session.execute(query):
@@ -200,14 +200,19 @@ def _record_keys(messages: list[InboundMessage]) -> tuple[list[str], list[str]]:
 
 
 def _named(ids: set[tuple[str, str]]) -> list[ColumnElement[bool]]:
-    """Messages by (channel, Message-ID): one IN list per channel."""
+    """Messages by (channel, Message-ID)."""
+    return _per_channel(ids, Message.channel, Message.internet_message_id)
+
+
+def _per_channel(
+    pairs: set[tuple[str, str]], channel: InstrumentedAttribute[str], value: InstrumentedAttribute[str | None]
+) -> list[ColumnElement[bool]]:
+    """(channel, value) pairs as one IN list per channel (a chunk is mostly one): a
+    statement of the same shape whatever the values, not a pair of comparisons each."""
     grouped: dict[str, list[str]] = {}
-    for channel, message_id in sorted(ids):
-        grouped.setdefault(channel, []).append(message_id)
-    return [
-        and_(Message.channel == channel, Message.internet_message_id.in_(named))
-        for channel, named in grouped.items()
-    ]
+    for name, one in sorted(pairs):
+        grouped.setdefault(name, []).append(one)
+    return [and_(channel == name, value.in_(listed)) for name, listed in grouped.items()]
 
 
 def _free_refs(session: Session, count: int) -> list[str]:
