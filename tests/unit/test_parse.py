@@ -970,6 +970,8 @@ def test_sender_fallbacks_also_ignore_display_names() -> None:
         ("Seán O'Brien <o'brien@x.test>", [("o'brien@x.test", "Seán O'Brien", None)]),
         ("o'brien@x.test", [("o'brien@x.test", "", None)]),
         ("brien@x.test <o'brien@x.test>", [("o'brien@x.test", "", "brien@x.test")]),
+        ("\"o'brien@x.test\" <brien@x.test>", [("brien@x.test", "", "o'brien@x.test")]),
+        ("Ana ('ana@x.test') <bob@y.test>", [("bob@y.test", "Ana", "ana@x.test")]),
         ("undisclosed-recipients:;", []),
         ("<>", []),
     ],
